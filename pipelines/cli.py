@@ -1,0 +1,97 @@
+"""`python -m pipelines` (also installed as `retail-warehouse`): the nightly job's command line."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from pipelines.logs import setup_logging
+from pipelines.registry import SOURCES
+
+DESCRIPTION = """Sync the retail APIs (Pinogy POS, Pinnacle Cart, Plugivery, PinMeTo) into a DuckDB warehouse.
+
+Each source loads into its own schema of the DuckDB file. Credentials come from .dlt/secrets.toml
+([sources.<name>]) or environment variables such as SOURCES__PINOGY__PASSWORD."""
+
+EPILOG = """examples:
+  python -m pipelines run                          # nightly: every source into warehouse.duckdb
+  python -m pipelines run --sources pinogy --db /data/retail.duckdb
+  python -m pipelines run --full-refresh           # re-read everything, drop what vanished upstream
+  python -m pipelines demo                         # local simulators -> demo.duckdb
+
+exit status: 0 when every selected source loaded, 1 when any failed, 2 on a usage error."""
+
+
+def _source_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown source(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(SOURCES)}"
+        )
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="how much to log on stderr (default INFO)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="load the sources into the warehouse (the nightly job)",
+        description="Load the selected sources into the DuckDB warehouse.",
+    )
+    run.add_argument(
+        "--db",
+        type=Path,
+        default=Path("warehouse.duckdb"),
+        help="DuckDB file to load into (default: warehouse.duckdb)",
+    )
+    run.add_argument(
+        "--sources",
+        type=_source_list,
+        default=list(SOURCES),
+        help=f"comma-separated subset of: {', '.join(SOURCES)} (default: all)",
+    )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="re-read everything from the APIs and drop rows that vanished upstream",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the nightly job against local API simulators",
+        description="Start local stand-ins of the APIs and load them into a fresh file.",
+    )
+    demo.add_argument(
+        "--db", type=Path, default=Path("demo.duckdb"), help="DuckDB file (default: demo.duckdb)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    if args.command == "demo":
+        from pipelines.demo import run_demo
+
+        return run_demo(args.db)
+    from pipelines.nightly import format_summary, run_sources, table_totals
+
+    started = time.monotonic()
+    results = run_sources(args.db, args.sources, full_refresh=args.full_refresh)
+    print(format_summary(results, table_totals(args.db, args.sources), time.monotonic() - started))
+    return 0 if all(r.status != "failed" for r in results) else 1

@@ -1,0 +1,32 @@
+"""Logging for the CLI: readable lines on stderr, every one passed through `redact`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from sources.http import RedactingFilter
+
+FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Send our and dlt's log records to stderr, redacted; dlt's own chatter only from WARNING up."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT, "%H:%M:%S"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("retail").setLevel(level.upper())
+    logging.getLogger("dlt").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
+    protect_dlt_logger()
+
+
+def protect_dlt_logger() -> None:
+    """Make sure every handler dlt attached to its logger redacts too (dlt adds them lazily)."""
+    for handler in logging.getLogger("dlt").handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

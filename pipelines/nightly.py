@@ -1,0 +1,189 @@
+"""Run the selected sources one after another into one DuckDB file, each in its own schema.
+
+One failing source never stops the others; the run's exit status says whether all succeeded.
+Each source has its own dlt pipeline (`retail_<source>`) whose working directory sits beside the
+DuckDB file, so two warehouses never share incremental state; if that directory is lost, dlt restores
+the state from the warehouse itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dlt
+import duckdb
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines.logs import protect_dlt_logger
+from pipelines.registry import SOURCES, SourceSpec
+from sources.http import SourceError, api_calls, redact
+
+log = logging.getLogger("retail.nightly")
+
+SUCCEEDED, FAILED, DEFERRED = "succeeded", "failed", "deferred"
+
+
+@dataclass
+class SourceResult:
+    source: str
+    status: str = SUCCEEDED
+    seconds: float = 0.0
+    api_calls: int = 0
+    rows: dict[str, int] = field(default_factory=dict)  # rows written this run, per table
+    error: str | None = None
+
+
+def pipelines_dir_for(db_path: Path) -> Path:
+    """Return the dlt working directory that belongs to this warehouse file."""
+    return db_path.parent / f".{db_path.stem}.dlt"
+
+
+def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
+    pipeline = dlt.pipeline(
+        pipeline_name=f"retail_{source}",
+        destination=dlt.destinations.duckdb(str(db_path)),
+        dataset_name=source,
+        pipelines_dir=str(pipelines_dir_for(db_path)),
+    )
+    protect_dlt_logger()  # dlt sets up its log handler lazily, with the first pipeline
+    return pipeline
+
+
+def run_sources(db_path: Path, names: list[str], full_refresh: bool = False) -> list[SourceResult]:
+    """Load each named source into `db_path`; return one result per source, failures included."""
+    return [run_source(SOURCES[name], db_path, full_refresh) for name in names]
+
+
+def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceResult:
+    result = SourceResult(spec.name)
+    started, calls_before = time.monotonic(), api_calls(spec.name)
+    log.info(
+        "%s: loading into %s (schema %s)%s",
+        spec.name,
+        db_path,
+        spec.name,
+        " with a full refresh" if full_refresh else "",
+    )
+    try:
+        pipeline = make_pipeline(spec.name, db_path)
+        _finish_interrupted_load(pipeline, spec.name)
+        source = spec.build(full_refresh)
+        info = pipeline.run(source)
+        result.rows = _rows_written(pipeline)
+        log.debug("%s: %s", spec.name, redact(info))
+    except ConfigFieldMissingException as exc:
+        result.status, result.error = FAILED, _missing_config_line(spec, exc)
+    except SourceError as exc:
+        result.status, result.error = FAILED, str(exc)
+    except PipelineStepFailed as exc:
+        cause = _root_cause(exc)
+        result.status = FAILED
+        if isinstance(cause, SourceError):
+            result.error = str(cause)
+        elif isinstance(cause, ConfigFieldMissingException):
+            result.error = _missing_config_line(spec, cause)
+        else:
+            result.error = redact(f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {cause}")
+    result.seconds = time.monotonic() - started
+    result.api_calls = api_calls(spec.name) - calls_before
+    if result.status == FAILED:
+        log.error("%s", result.error)
+    else:
+        log.info(
+            "%s: %s in %.1fs, %d API calls, %d rows",
+            spec.name,
+            result.status,
+            result.seconds,
+            result.api_calls,
+            sum(result.rows.values()),
+        )
+    return result
+
+
+def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> None:
+    """Load what a killed run left extracted; if it cannot load, drop it and fall back to the warehouse state.
+
+    The state in a dropped package never reached the warehouse either, so the next extract re-reads
+    exactly what that package held: nothing is lost, and merge keys keep it from doubling.
+    """
+    if not pipeline.has_pending_data:
+        return
+    log.warning("%s: finishing a load left pending by an interrupted run", source)
+    try:
+        pipeline.normalize()
+        pipeline.load()
+    except PipelineStepFailed as exc:
+        log.warning(
+            "%s: the pending load cannot finish (%s); discarding it and restoring state from the warehouse",
+            source,
+            type(_root_cause(exc)).__name__,
+        )
+        pipeline.drop_pending_packages()
+        pipeline.drop()  # local state may be ahead of the warehouse; the next run restores it
+
+
+def _rows_written(pipeline: dlt.Pipeline) -> dict[str, int]:
+    trace = pipeline.last_trace
+    info = trace.last_normalize_info if trace else None
+    counts = dict(info.row_counts) if info else {}
+    return {t: n for t, n in sorted(counts.items()) if not t.startswith("_dlt")}
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = exc
+    while seen.__cause__ is not None or (seen.__context__ is not None and not seen.__suppress_context__):
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+        if isinstance(seen, SourceError | ConfigFieldMissingException):
+            return seen
+    return seen
+
+
+def _missing_config_line(spec: SourceSpec, exc: ConfigFieldMissingException) -> str:
+    keys = ", ".join(f"SOURCES__{spec.name.upper()}__{name.upper()}" for name in exc.fields)
+    return (
+        f"{spec.name}: config: missing {keys} (fix: set it in .dlt/secrets.toml under "
+        f"[sources.{spec.name}] or as an environment variable)"
+    )
+
+
+def table_totals(db_path: Path, schemas: list[str]) -> dict[str, dict[str, int]]:
+    """Return {schema: {table: rows}} for the data tables now in the warehouse."""
+    totals: dict[str, dict[str, int]] = {}
+    if not db_path.exists():
+        return totals
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        rows = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema = any(?) and table_name not like '\\_dlt%' escape '\\' "
+            "order by 1, 2",
+            [schemas],
+        ).fetchall()
+        for schema, table in rows:
+            count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+            totals.setdefault(schema, {})[table] = int(count[0]) if count else 0
+    return totals
+
+
+def format_summary(results: list[SourceResult], totals: dict[str, dict[str, int]], seconds: float) -> str:
+    """Return the end-of-run table: per source its status, time and calls, per table rows written/held."""
+    lines = [
+        f"{'source':<14} {'status':<10} {'time':>7} {'calls':>6}  {'table':<30} {'written':>9} {'in db':>9}"
+    ]
+    for r in results:
+        tables = sorted(set(r.rows) | set(totals.get(r.source, {}))) or ["-"]
+        for i, table in enumerate(tables):
+            head = (
+                f"{r.source:<14} {r.status:<10} {r.seconds:>6.1f}s {r.api_calls:>6}" if i == 0 else " " * 39
+            )
+            written = r.rows.get(table, 0) if table != "-" else 0
+            held = totals.get(r.source, {}).get(table, 0)
+            lines.append(f"{head}  {table:<30} {written:>9} {held:>9}")
+        if r.error:
+            lines.append(f"{'':<14} error: {r.error}")
+    ok = sum(r.status != FAILED for r in results)
+    lines.append(f"{ok}/{len(results)} sources loaded in {seconds:.1f}s")
+    return "\n".join(lines)

@@ -1,0 +1,226 @@
+"""Pinogy's quirks: request signing, one reusable session, 409 → log in again and resubmit, errors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+from dlt.sources.helpers.rest_client import RESTClient
+from requests.auth import AuthBase
+
+from sources.http import RetryingSession, SourceError, describe, register_secret, require_secure_url
+from sources.pinogy import settings
+
+log = logging.getLogger("retail.pinogy")
+
+
+class PinogyError(SourceError):
+    """Any expected failure talking to Pinogy."""
+
+    def __init__(self, call: str, problem: str, fix: str = "") -> None:
+        super().__init__(settings.SOURCE_NAME, call, problem, fix)
+
+
+def signature(secret_key: str, path: str, timestamp: str) -> str:
+    """Return base64(HMAC-SHA256(secret_key, percent-quoted URL path + timestamp))."""
+    message = (quote(path) + timestamp).encode()
+    return base64.b64encode(hmac.new(secret_key.encode(), message, hashlib.sha256).digest()).decode()
+
+
+def utc_timestamp(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class PinogySigner(AuthBase):
+    """Sign a request: `accesskey`, `timestamp`, `signature` (and `session`) in the query or POST form."""
+
+    def __init__(self, access_key: str, secret_key: str) -> None:
+        self.access_key, self.secret_key = access_key, secret_key
+        self.session_token: str | None = None
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        stamp = utc_timestamp()
+        fields = {
+            "accesskey": self.access_key,
+            "timestamp": stamp,
+            "signature": signature(self.secret_key, urlsplit(str(request.url)).path, stamp),
+        }
+        if self.session_token:
+            fields["session"] = self.session_token
+        if request.method == "POST":
+            body = request.body or ""
+            body = body.decode() if isinstance(body, bytes) else body
+            request.body = "&".join(part for part in (body, urlencode(fields)) if part)
+            request.headers["Content-Type"] = "application/x-www-form-urlencoded"
+            request.prepare_content_length(request.body)
+        else:
+            request.prepare_url(str(request.url), fields)
+        return request
+
+
+class PinogyClient:
+    """A logged-in Pinogy API client; use as a context manager so the session is closed at the end."""
+
+    def __init__(
+        self,
+        api_host: str,
+        access_key: str,
+        secret_key: str,
+        password: str,
+        app_id: int = settings.DEFAULT_APP_ID,
+        session: RetryingSession | None = None,
+    ) -> None:
+        for secret in (access_key, secret_key, password):
+            register_secret(secret)
+        self.base_url = require_secure_url(settings.SOURCE_NAME, api_host, "SOURCES__PINOGY__API_HOST")
+        self.password, self.app_id = password, app_id
+        self.signer = PinogySigner(access_key, secret_key)
+        self.http = session or RetryingSession(settings.SOURCE_NAME)
+        self.rest = RESTClient(base_url=self.base_url, auth=self.signer, session=self.http)
+        self.logins = 0
+
+    @property
+    def calls(self) -> int:
+        return self.http.calls
+
+    def __enter__(self) -> PinogyClient:
+        self.login()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logout()
+
+    def login(self) -> None:
+        """Open a session (`POST /apps/any/sessions`) and sign every later request with its token."""
+        self.signer.session_token = None
+        response = self.rest.post(
+            settings.LOGIN_PATH, data={"password": self.password, "app_id": self.app_id}
+        )
+        body = self._json(response, f"POST {settings.LOGIN_PATH}")
+        token = body.get("token") if isinstance(body, dict) else None
+        if not token:
+            raise PinogyError(
+                f"POST {settings.LOGIN_PATH}",
+                "login reply carries no session token",
+                "check SOURCES__PINOGY__API_HOST points at the Pinogy API",
+            )
+        register_secret(token)
+        self.signer.session_token = token
+        self.logins += 1
+
+    def logout(self) -> None:
+        """Close the session; a failure here is logged, never raised (the data is already in hand)."""
+        if not self.signer.session_token:
+            return
+        try:
+            self.rest.request(settings.LOGOUT_PATH, method="DELETE")
+        except (requests.RequestException, SourceError) as exc:
+            log.warning("pinogy: DELETE %s failed: %s", settings.LOGOUT_PATH, type(exc).__name__)
+        self.signer.session_token = None
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET `path`; on 409 log in again and resubmit this same request (not the whole sync)."""
+        call = f"GET {path}"
+        for _ in range(settings.MAX_RELOGINS_PER_REQUEST + 1):
+            response = self.rest.get(path, params=params)
+            if response.status_code != 409:
+                return self._json(response, call)
+            log.info("pinogy: %s: session expired (409); logging in again and resubmitting", call)
+            self.login()
+        raise PinogyError(call, *settings.HTTP_ERRORS[409])
+
+    def purchase_order_pages(
+        self, order_by: str, order_type: str, page_size: int = settings.MAX_PAGE_SIZE, offset: int = 0
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of purchase orders with their lines, `page_size` at a time, until the last one.
+
+        Offset paging is done here rather than with dlt's `OffsetPaginator` because a 409 must resubmit
+        the very same page after a new login, and callers stop early once pages leave their window.
+        """
+        while True:
+            params = {
+                "limit": page_size,
+                "offset": offset,
+                "order_by": order_by,
+                "order_type": order_type,
+                "fields_include": "lines",
+            }
+            body = self.get(settings.PURCHASE_ORDERS_PATH, params)
+            objects = _page_objects(body, f"GET {settings.PURCHASE_ORDERS_PATH} offset={offset}")
+            if objects:
+                yield objects
+            offset += len(objects)
+            if not objects or offset >= int(body.get("total", 0)):
+                return
+
+    def purchase_order(self, po_id: int) -> dict[str, Any] | None:
+        """Return one purchase order with its lines, or None if the API no longer has it."""
+        path = f"{settings.PURCHASE_ORDERS_PATH}/{int(po_id)}"
+        try:
+            body = self.get(path, {"fields_include": "lines"})
+        except PinogyError as exc:
+            if exc.problem == settings.HTTP_ERRORS[404][0]:
+                return None
+            raise
+        if not isinstance(body, dict) or "id" not in body:
+            raise PinogyError(f"GET {path}", "reply is not a purchase order object", "report this to Pinogy")
+        return body
+
+    def _json(self, response: requests.Response, call: str) -> Any:
+        if response.status_code >= 400:
+            problem, fix = settings.HTTP_ERRORS.get(
+                response.status_code, (f"unexpected HTTP {response.status_code}", "report this to Pinogy")
+            )
+            code = _error_code(response)
+            raise PinogyError(
+                call, f"{problem} (HTTP {response.status_code}{', ' + code if code else ''})", fix
+            )
+        if 300 <= response.status_code < 400:
+            raise PinogyError(
+                call,
+                f"unexpected redirect (HTTP {response.status_code})",
+                "check SOURCES__PINOGY__API_HOST is the API's final address",
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise PinogyError(
+                describe(response.request) if response.request else call,
+                f"malformed JSON in the reply ({len(response.content)} bytes)",
+                "retry later; report to Pinogy if it persists",
+            ) from None
+
+
+def _error_code(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("error", ""))[:60] if isinstance(body, dict) else ""
+
+
+def _page_objects(body: Any, call: str) -> list[dict[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("objects"), list) or "total" not in body:
+        raise PinogyError(
+            call, "reply is not a {count, objects, offset, total} page", "report this to Pinogy"
+        )
+    objects: list[dict[str, Any]] = body["objects"]
+    for obj in objects:
+        if not isinstance(obj, dict) or obj.get("id") is None or not obj.get("opened_on"):
+            raise PinogyError(
+                call, "a purchase order in the page has no id or opened_on", "report this to Pinogy"
+            )
+    return objects
+
+
+def dumps_options(value: Any) -> str | None:
+    """Serialise a PO's `options` dict as JSON text, kept as it came (read-only supplier settings)."""
+    return None if value is None else json.dumps(value, sort_keys=True)

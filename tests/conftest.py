@@ -1,0 +1,92 @@
+"""Shared fixtures: an isolated dlt environment per test, simulators on 127.0.0.1, warehouse queries."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipelines.nightly import SourceResult, run_sources
+from simulators.pinogy import PinogySimulator
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Distinctive test secrets: any of them found in output, logs, files or tables is a leak.
+PINOGY_SECRETS = {
+    "access_key": "TEST-ACCESS-KEY-7f3a",
+    "secret_key": "TEST-SECRET-KEY-91bc",
+    "password": "TEST-PASSWORD-5d2e",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep dlt's project/data dirs, config and our env vars per test; no user secrets.toml leaks in."""
+    project = tmp_path / "project"
+    (project / ".dlt").mkdir(parents=True)
+    monkeypatch.setenv("DLT_PROJECT_DIR", str(project))
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    for key in list(os.environ):
+        if key.startswith("SOURCES__"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture
+def pinogy_sim() -> Iterator[PinogySimulator]:
+    with PinogySimulator(n_pos=250, seed=7, **PINOGY_SECRETS) as sim:
+        yield sim  # type: ignore[misc]
+
+
+@pytest.fixture
+def pinogy_env(pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = pinogy_env_for(pinogy_sim)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def pinogy_env_for(sim: PinogySimulator) -> dict[str, str]:
+    return {
+        "SOURCES__PINOGY__API_HOST": sim.url,
+        "SOURCES__PINOGY__ACCESS_KEY": sim.access_key,
+        "SOURCES__PINOGY__SECRET_KEY": sim.secret_key,
+        "SOURCES__PINOGY__PASSWORD": sim.password,
+    }
+
+
+def run(db: Path, sources: list[str], full_refresh: bool = False) -> list[SourceResult]:
+    return run_sources(db, sources, full_refresh=full_refresh)
+
+
+def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m pipelines ARGS` in a subprocess, as cron would; return its output and status."""
+    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=300,
+    )

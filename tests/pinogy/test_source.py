@@ -1,0 +1,167 @@
+"""The Pinogy source end to end: simulator over real HTTP → dlt → a real DuckDB file."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from pipelines.nightly import pipelines_dir_for
+from simulators.pinogy import PinogySimulator
+from tests.conftest import query, run
+
+
+def assert_warehouse_equals_api(db: Path, sim: PinogySimulator) -> None:
+    pos, lines = sim.truth()
+    got_pos = {
+        r[0]: r[1:] for r in query(db, "select id, grand_total, is_open, deleted from pinogy.purchase_orders")
+    }
+    assert len(got_pos) == len(query(db, "select id from pinogy.purchase_orders")), "duplicate PO ids"
+    assert got_pos == {i: (Decimal(p["grand_total"]), p["is_open"], p["deleted"]) for i, p in pos.items()}
+    got_lines = query(db, "select id, transaction_id, qty, expected_cost from pinogy.purchase_order_lines")
+    assert len(got_lines) == len({r[0] for r in got_lines}), "duplicate line ids"
+    assert {r[0]: r[1:] for r in got_lines} == {
+        i: (ln["transaction_id"], Decimal(ln["qty"]), Decimal(ln["expected_cost"])) for i, ln in lines.items()
+    }
+
+
+def list_offsets(sim: PinogySimulator) -> list[int]:
+    return [int(c.params["offset"]) for c in sim.calls if c.path == "/api/purchase_orders"]
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_first_run_loads_every_po_and_line_with_types(db: Path, pinogy_sim: PinogySimulator) -> None:
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded", result.error
+    assert_warehouse_equals_api(db, pinogy_sim)
+    types = dict(
+        query(
+            db,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'pinogy' and table_name = 'purchase_order_lines'",
+        )
+    )
+    assert types["qty"] == "DECIMAL(18,4)" and types["posted_on"] == "TIMESTAMP WITH TIME ZONE"
+    [(options,)] = query(db, "select options from pinogy.purchase_orders where options <> '{}' limit 1")
+    assert "Lead Time Days" in options
+    # 250 POs, 1000 a page: one page, plus login and logout.
+    assert list_offsets(pinogy_sim) == [0]
+    assert result.rows["purchase_orders"] == 250
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_second_run_reflects_changes_reads_only_recent_pages(
+    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "20")
+    run(db, ["pinogy"])
+    open_ids = pinogy_sim.open_po_ids()
+    assert len(open_ids) >= 4
+    new_po = pinogy_sim.open_po(n_lines=5)
+    pinogy_sim.add_line(open_ids[0])
+    removed = pinogy_sim.remove_line(open_ids[1])
+    pinogy_sim.close_po(open_ids[2])
+    pinogy_sim.delete_po(open_ids[3])
+    emptied = open_ids[-1]
+    while pinogy_sim.lines[emptied]:
+        pinogy_sim.remove_line(emptied)
+    pinogy_sim.reset_calls()
+
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded", result.error
+    assert_warehouse_equals_api(db, pinogy_sim)
+    assert query(db, "select count(*) from pinogy.purchase_order_lines where id = ?", [removed]) == [(0,)]
+    assert query(
+        db, "select count(*) from pinogy.purchase_order_lines where transaction_id = ?", [emptied]
+    ) == [(0,)]
+    assert query(db, "select deleted from pinogy.purchase_orders where id = ?", [open_ids[3]]) == [(True,)]
+    assert query(db, "select count(*) from pinogy.purchase_orders where id = ?", [new_po]) == [(1,)]
+    # 250 POs in pages of 20 is 13 pages; the second night reads only the newest pages plus single POs.
+    offsets = list_offsets(pinogy_sim)
+    assert offsets and max(offsets) <= 40, offsets
+    singles = [c for c in pinogy_sim.calls if c.path.startswith("/api/purchase_orders/")]
+    assert len(offsets) + len(singles) < 13
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_rerun_without_changes_doubles_nothing(db: Path, pinogy_sim: PinogySimulator) -> None:
+    run(db, ["pinogy"])
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded"
+    assert_warehouse_equals_api(db, pinogy_sim)
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_session_expiring_mid_pagination_resubmits_the_page(
+    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "30")
+    pinogy_sim.expire_sessions_after = 3
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded", result.error
+    assert pinogy_sim.logins >= 3
+    offsets = list_offsets(pinogy_sim)
+    assert sorted(set(offsets)) == list(range(0, 250, 30))  # every page, none skipped
+    assert len(offsets) > len(set(offsets))  # some pages were resubmitted after a 409
+    assert_warehouse_equals_api(db, pinogy_sim)
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
+    db: Path, pinogy_sim: PinogySimulator
+) -> None:
+    run(db, ["pinogy"])
+    closed = next(i for i, p in pinogy_sim.pos.items() if not p["is_open"])
+    pinogy_sim.vanish_po(closed)
+    [incremental] = run(db, ["pinogy"])
+    assert query(db, "select count(*) from pinogy.purchase_orders where id = ?", [closed]) == [(1,)]
+    [full] = run(db, ["pinogy"], full_refresh=True)
+    assert incremental.status == full.status == "succeeded"
+    assert query(db, "select count(*) from pinogy.purchase_orders where id = ?", [closed]) == [(0,)]
+    assert_warehouse_equals_api(db, pinogy_sim)
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_state_is_restored_from_the_warehouse_when_the_working_dir_is_lost(
+    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "20")
+    run(db, ["pinogy"])
+    shutil.rmtree(pipelines_dir_for(db))
+    pinogy_sim.open_po(n_lines=2)
+    pinogy_sim.reset_calls()
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded", result.error
+    assert max(list_offsets(pinogy_sim)) <= 40  # incremental, not a first run again
+    assert_warehouse_equals_api(db, pinogy_sim)
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_server_errors_are_retried_and_nothing_doubles(db: Path, pinogy_sim: PinogySimulator) -> None:
+    pinogy_sim.faults.add("status", status=503, times=2, path_contains="/api/purchase_orders")
+    pinogy_sim.faults.add("reset", times=1, path_contains="/api/purchase_orders")
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded", result.error
+    assert len(list_offsets(pinogy_sim)) == 4  # three failed attempts, then the page
+    assert_warehouse_equals_api(db, pinogy_sim)
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_malformed_page_fails_clearly_and_keeps_state(
+    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "100")
+    run(db, ["pinogy"])
+    before = query(db, "select count(*) from pinogy.purchase_orders")
+    pinogy_sim.open_po(n_lines=1)
+    pinogy_sim.faults.add("truncate", times=1, path_contains="/api/purchase_orders")
+    [result] = run(db, ["pinogy"])
+    assert result.status == "failed"
+    assert result.error is not None and result.error.startswith("pinogy: GET /api/purchase_orders")
+    assert "malformed JSON" in result.error
+    assert query(db, "select count(*) from pinogy.purchase_orders") == before
+    [again] = run(db, ["pinogy"])  # state did not advance: the next run picks the new PO up
+    assert again.status == "succeeded"
+    assert_warehouse_equals_api(db, pinogy_sim)
