@@ -1,0 +1,90 @@
+"""The command line as cron runs it: exit status, one readable error line, no secret anywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.nightly import pipelines_dir_for
+from simulators.pinogy import PinogySimulator
+from tests.conftest import PINOGY_SECRETS, cli, pinogy_env_for, query
+
+
+def test_help_lists_commands_and_options() -> None:
+    out = cli("run", "--help")
+    assert out.returncode == 0
+    for text in ("--db", "--sources", "--full-refresh", "warehouse.duckdb", "pinogy"):
+        assert text in out.stdout
+
+
+def test_unknown_source_is_a_usage_error() -> None:
+    out = cli("run", "--sources", "pinogy,nosuch")
+    assert out.returncode == 2
+    assert "unknown source(s) nosuch" in out.stderr
+
+
+def test_wrong_password_is_one_clear_line_and_a_failed_exit(pinogy_sim: PinogySimulator, db: Path) -> None:
+    env = {**pinogy_env_for(pinogy_sim), "SOURCES__PINOGY__PASSWORD": "TEST-WRONG-PASSWORD-0b1d"}
+    out = cli("run", "--db", str(db), env=env)
+    assert out.returncode == 1
+    errors = [ln for ln in out.stderr.splitlines() if "ERROR" in ln]
+    assert len(errors) == 1, out.stderr
+    assert "pinogy: POST /apps/any/sessions: login is incorrect" in errors[0]
+    assert "SOURCES__PINOGY__PASSWORD" in errors[0]
+    assert "Traceback" not in out.stderr + out.stdout
+    assert "TEST-WRONG-PASSWORD-0b1d" not in out.stderr + out.stdout
+    assert "failed" in out.stdout  # the summary still prints
+
+
+def test_missing_config_key_names_it(pinogy_sim: PinogySimulator, db: Path) -> None:
+    env = pinogy_env_for(pinogy_sim)
+    del env["SOURCES__PINOGY__PASSWORD"]
+    out = cli("run", "--db", str(db), env=env)
+    assert out.returncode == 1
+    assert "pinogy: config: missing SOURCES__PINOGY__PASSWORD" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_plain_http_to_a_remote_host_is_refused(db: Path) -> None:
+    env = {
+        "SOURCES__PINOGY__API_HOST": "http://pos.example.com",
+        **{f"SOURCES__PINOGY__{k.upper()}": v for k, v in PINOGY_SECRETS.items()},
+    }
+    out = cli("run", "--db", str(db), env=env)
+    assert out.returncode == 1
+    assert "uses plain http for pos.example.com" in out.stderr
+
+
+def test_secrets_never_leak_into_output_files_or_tables(
+    pinogy_sim: PinogySimulator, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {**pinogy_env_for(pinogy_sim), "SOURCES__PINOGY__PAGE_SIZE": "60"}
+    pinogy_sim.expire_sessions_after = 4  # several logins: several session tokens to leak
+    pinogy_sim.faults.add("status", status=503, times=1)
+    out = cli("--log-level", "DEBUG", "run", "--db", str(db), env=env)
+    assert out.returncode == 0, out.stderr
+    secrets = [*PINOGY_SECRETS.values(), *pinogy_sim.issued_tokens]
+    assert len(pinogy_sim.issued_tokens) >= 2
+    captured = out.stdout + out.stderr
+    assert "GET" in captured  # DEBUG output did include request lines
+    for secret in secrets:
+        assert secret not in captured
+    # Every file dlt and we wrote: the DuckDB file and the pipeline working directory.
+    for path in [db, *pipelines_dir_for(db).rglob("*")]:
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in data, f"{secret} found in {path}"
+    # And every text column of every table, dlt's state and trace tables included.
+    columns = query(
+        db,
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where data_type in ('VARCHAR', 'JSON')",
+    )
+    for schema, table, column in columns:
+        for secret in secrets:
+            hits = query(
+                db, f'select count(*) from "{schema}"."{table}" where "{column}" like ?', [f"%{secret}%"]
+            )
+            assert hits == [(0,)], f"{secret} in {schema}.{table}.{column}"
