@@ -89,9 +89,27 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.demo import run_demo
 
         return run_demo(args.db)
+    if args.command == "models":
+        return build_models(args.db)
     from pipelines.nightly import format_summary, run_sources, table_totals
 
     started = time.monotonic()
     results = run_sources(args.db, args.sources, full_refresh=args.full_refresh)
     print(format_summary(results, table_totals(args.db, args.sources), time.monotonic() - started))
-    return 0 if all(r.status != "failed" for r in results) else 1
+    status = 0 if all(r.status != "failed" for r in results) else 1
+    if not args.skip_models:
+        status = max(status, build_models(args.db))
+    return status
+
+
+def build_models(db: Path) -> int:
+    """Build the models and print their summary; return 1 when a model or an SQL test fails."""
+    from pipelines.models import ModelError, build
+
+    try:
+        report = build(db)
+    except ModelError as exc:
+        print(str(exc))
+        return 1
+    print(report.summary())
+    return 0 if report.ok else 1

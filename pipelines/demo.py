@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.models import build
 from pipelines.nightly import format_summary, pipelines_dir_for, run_sources, table_totals
 from simulators.base import Simulator
 from simulators.pinogy import PinogySimulator
@@ -53,9 +54,11 @@ def run_demo(db_path: Path) -> int:
             log.info("%s: simulator listening on %s", name, sim.url)
         results = run_sources(db_path, list(DEMO_SOURCES))
     print(format_summary(results, table_totals(db_path, list(DEMO_SOURCES)), time.monotonic() - started))
+    models = build(db_path)
+    print(models.summary())
     print(
         f"\nThe warehouse is {db_path}. Open it with DuckDB, e.g.:\n"
         f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{db_path}', read_only=True)"
         ".sql('select * from pinogy.purchase_orders limit 5').show()\""
     )
-    return 0 if all(r.status != "failed" for r in results) else 1
+    return 0 if all(r.status != "failed" for r in results) and models.ok else 1

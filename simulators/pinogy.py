@@ -135,6 +135,11 @@ class PinogySimulator(Simulator):
         self.pos: dict[int, dict[str, Any]] = {}
         self.lines: dict[int, list[dict[str, Any]]] = {}
         self._rng = random.Random(seed + 1)
+        self._products_by_supplier = {
+            s.entity_id: [p for p in self.world.products if p.supplier_entity_id == s.entity_id]
+            or list(self.world.products)
+            for s in self.world.suppliers
+        }
         self._next_po_id = 5000
         self._next_line_id = 200000
         self._next_number = 100
@@ -230,8 +235,7 @@ class PinogySimulator(Simulator):
     def _new_line(self, po_id: int) -> dict[str, Any]:
         rng = self._rng
         po = self.pos[po_id]
-        supplier_products = [p for p in self.world.products if p.supplier_entity_id == po["entity_id"]]
-        product = rng.choice(supplier_products or self.world.products)
+        product = rng.choice(self._products_by_supplier[po["entity_id"]])
         qty = Decimal(rng.choice([1, 2, 3, 4, 6, 12, 24]))
         line = {
             "amount": "0",

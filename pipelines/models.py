@@ -1,0 +1,178 @@
+"""Build the SQL models in `sql/` on the warehouse, in dependency order, then run the SQL tests.
+
+Plain SQL files, one relation per file, so they read as SQL and could move to dbt-duckdb unchanged:
+- `sql/seeds/<name>.csv`        → table `seeds.<name>` (hand-kept crosswalks)
+- `sql/staging/<name>.sql`      → view `staging.<name>`
+- `sql/marts/<name>.sql`        → table `analytics.<name>`
+- `sql/tests/<model>__<check>.sql`  a query returning offending rows; zero rows passes.
+
+Dependencies are the `schema.relation` names a file mentions. A model whose upstream relation does not
+exist (a source never loaded) is skipped with a note, and so is everything downstream of it; the
+rest still builds. Marts are rebuilt inside one transaction, so a dashboard never sees half a build.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger("retail.models")
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+RAW_SCHEMAS = ("pinogy", "pinnacle_cart", "plugivery", "pinmeto")
+MODEL_SCHEMAS = {"seeds": "seeds", "staging": "staging", "marts": "analytics"}
+_REFERENCE = re.compile(r"\b(" + "|".join((*RAW_SCHEMAS, *MODEL_SCHEMAS.values())) + r")\.(\w+)\b")
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+
+
+@dataclass
+class Model:
+    name: str
+    schema: str
+    path: Path
+    kind: str  # seed | view | table
+    depends_on: set[str] = field(default_factory=set)  # "schema.relation"
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass
+class BuildReport:
+    built: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # relation -> why
+    tests_passed: list[str] = field(default_factory=list)
+    tests_failed: dict[str, int] = field(default_factory=dict)  # test -> offending rows
+    tests_skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.tests_failed
+
+    def summary(self) -> str:
+        lines = [
+            f"models: {len(self.built)} built, {len(self.skipped)} skipped; tests: "
+            f"{len(self.tests_passed)} passed, {len(self.tests_failed)} failed, "
+            f"{len(self.tests_skipped)} skipped ({self.seconds:.1f}s)"
+        ]
+        lines += [f"  skipped {rel}: {why}" for rel, why in self.skipped.items()]
+        lines += [f"  FAILED test {name}: {n} offending rows" for name, n in self.tests_failed.items()]
+        return "\n".join(lines)
+
+
+def discover(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
+    """Return every model under `sql_dir` by relation name, with the relations each one reads."""
+    models: dict[str, Model] = {}
+    for path in sorted((sql_dir / "seeds").glob("*.csv")):
+        model = Model(path.stem, "seeds", path, "seed")
+        models[model.relation] = model
+    for folder, kind in (("staging", "view"), ("marts", "table")):
+        for path in sorted((sql_dir / folder).glob("*.sql")):
+            model = Model(path.stem, MODEL_SCHEMAS[folder], path, kind)
+            model.depends_on = references(path.read_text())
+            model.depends_on.discard(model.relation)
+            models[model.relation] = model
+    return models
+
+
+def references(sql: str) -> set[str]:
+    """Return the `schema.relation` names an SQL text reads (comments ignored)."""
+    return {f"{schema}.{name}" for schema, name in _REFERENCE.findall(_COMMENT.sub(" ", sql))}
+
+
+def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
+    """Build every model that can be built, then run the SQL tests; return what happened."""
+    started = time.monotonic()
+    report = BuildReport()
+    models = discover(sql_dir)
+    try:
+        order = list(
+            TopologicalSorter({rel: m.depends_on & models.keys() for rel, m in models.items()}).static_order()
+        )
+    except CycleError as exc:
+        raise ValueError(f"models: dependency cycle between {exc.args[1]}") from None
+    with duckdb.connect(str(db_path)) as con:
+        existing = _existing_relations(con)
+        for schema in MODEL_SCHEMAS.values():
+            con.execute(f"create schema if not exists {schema}")
+        con.execute("begin transaction")
+        try:
+            for rel in order:
+                model = models[rel]
+                missing = sorted(
+                    d
+                    for d in model.depends_on
+                    if d in report.skipped or (d not in models and d not in existing)
+                )
+                if missing:
+                    report.skipped[rel] = "needs " + ", ".join(missing)
+                    con.execute(f"drop {'view' if model.kind == 'view' else 'table'} if exists {rel}")
+                    continue
+                _build_one(con, model)
+                report.built.append(rel)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        _run_tests(con, sql_dir, models, report)
+    report.seconds = time.monotonic() - started
+    for rel, why in report.skipped.items():
+        log.info("models: skipped %s (%s)", rel, why)
+    return report
+
+
+def _existing_relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+    return {r[0] for r in rows}
+
+
+def _build_one(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    try:
+        if model.kind == "seed":
+            con.execute(
+                f"create or replace table {model.relation} as "
+                "select * from read_csv(?, header = true, all_varchar = true)",
+                [str(model.path)],
+            )
+        elif model.kind == "view":
+            con.execute(f"create or replace view {model.relation} as\n{model.path.read_text()}")
+        else:
+            con.execute(f"create or replace table {model.relation} as\n{model.path.read_text()}")
+    except duckdb.Error as exc:
+        raise ModelError(
+            f"models: building {model.relation} from {model.path.name} failed: {str(exc).splitlines()[0]}"
+        ) from None
+
+
+class ModelError(RuntimeError):
+    """A model's SQL does not run: a bug in `sql/`, reported as one line naming the file."""
+
+
+def _run_tests(
+    con: duckdb.DuckDBPyConnection, sql_dir: Path, models: dict[str, Model], report: BuildReport
+) -> None:
+    existing = _existing_relations(con)
+    for path in sorted((sql_dir / "tests").glob("*.sql")):
+        sql = path.read_text()
+        missing = sorted(d for d in references(sql) if d in report.skipped or d not in existing)
+        if missing:
+            report.tests_skipped[path.stem] = "needs " + ", ".join(missing)
+            continue
+        try:
+            offending = con.execute(f"select * from (\n{sql}\n) limit 6").fetchall()
+        except duckdb.Error as exc:
+            raise ModelError(f"models: test {path.name} does not run: {str(exc).splitlines()[0]}") from None
+        if offending:
+            count = con.execute(f"select count(*) from (\n{sql}\n)").fetchone()
+            report.tests_failed[path.stem] = int(count[0]) if count else len(offending)
+            log.error("models: test %s failed; first offending rows: %s", path.stem, offending[:5])
+        else:
+            report.tests_passed.append(path.stem)
