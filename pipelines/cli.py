@@ -70,6 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-read everything from the APIs and drop rows that vanished upstream",
     )
+    run.add_argument("--skip-models", action="store_true", help="load only; do not rebuild the SQL models")
+
+    models = commands.add_parser(
+        "models",
+        help="build the SQL models (sql/) and run their tests",
+        description="Build staging views and analytics marts in dependency order, then run the SQL "
+        "tests. Models whose sources were never loaded are skipped with a note.",
+    )
+    models.add_argument(
+        "--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file (default: warehouse.duckdb)"
+    )
 
     demo = commands.add_parser(
         "demo",

@@ -144,6 +144,7 @@ class PinogySimulator(Simulator):
         self._next_line_id = 200000
         self._next_number = 100
         self._sorted_cache: dict[str, list[int]] = {}
+        self._page_cache: dict[tuple[str, ...], bytes] = {}
         self._generate(n_pos)
 
     # --- seeded data ----------------------------------------------------------------------------
@@ -229,7 +230,7 @@ class PinogySimulator(Simulator):
         if not is_open:
             self._close(po_id, opened + timedelta(days=rng.randrange(1, 9), minutes=rng.randrange(600)))
         self._recompute(po_id)
-        self._sorted_cache.clear()
+        self._invalidate()
         return po_id
 
     def _new_line(self, po_id: int) -> dict[str, Any]:
@@ -297,6 +298,24 @@ class PinogySimulator(Simulator):
         for line in self.lines[po_id]:
             line["amount"] = _money(Decimal(line["expected_cost"]) * Decimal(line["qty"]))
 
+    def _invalidate(self) -> None:
+        self._sorted_cache.clear()
+        self._page_cache.clear()
+
+    def prerender(self, page_size: int, order_by: str = "id", order_type: str = "asc") -> int:
+        """Render every list page with lines ahead of time, so benchmarks measure the client, not us."""
+        params = {
+            "limit": str(page_size),
+            "order_by": order_by,
+            "order_type": order_type,
+            "fields_include": "lines",
+        }
+        pages = 0
+        for offset in range(0, max(len(self.pos), 1), min(page_size, MAX_LIMIT)):
+            self._list({**params, "offset": str(offset)})
+            pages += 1
+        return pages
+
     # --- mutations for tests ----------------------------------------------------------------------
     def latest_opened_on(self) -> datetime:
         return max((datetime.fromisoformat(p["opened_on"]) for p in self.pos.values()), default=HISTORY_END)
@@ -311,7 +330,7 @@ class PinogySimulator(Simulator):
         with self._lock:
             line = self._new_line(po_id)
             self._recompute(po_id)
-            self._sorted_cache.clear()
+            self._invalidate()
             return int(line["id"])
 
     def remove_line(self, po_id: int, line_id: int | None = None) -> int:
@@ -320,26 +339,26 @@ class PinogySimulator(Simulator):
             victim = next(ln for ln in lines if line_id is None or ln["id"] == line_id)
             lines.remove(victim)
             self._recompute(po_id)
-            self._sorted_cache.clear()
+            self._invalidate()
             return int(victim["id"])
 
     def close_po(self, po_id: int) -> None:
         with self._lock:
             self._close(po_id, datetime.fromisoformat(self.pos[po_id]["opened_on"]) + timedelta(days=2))
-            self._sorted_cache.clear()
+            self._invalidate()
 
     def delete_po(self, po_id: int) -> None:
         """Set the MFD flag, as Pinogy does: the PO stays listed with `deleted: true`."""
         with self._lock:
             self.pos[po_id]["deleted"] = True
-            self._sorted_cache.clear()
+            self._invalidate()
 
     def vanish_po(self, po_id: int) -> None:
         """Remove a PO from the API altogether (only a full refresh can notice)."""
         with self._lock:
             del self.pos[po_id]
             del self.lines[po_id]
-            self._sorted_cache.clear()
+            self._invalidate()
 
     def open_po_ids(self) -> list[int]:
         return sorted(i for i, p in self.pos.items() if p["is_open"])

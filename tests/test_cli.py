@@ -88,3 +88,12 @@ def test_secrets_never_leak_into_output_files_or_tables(
                 db, f'select count(*) from "{schema}"."{table}" where "{column}" like ?', [f"%{secret}%"]
             )
             assert hits == [(0,)], f"{secret} in {schema}.{table}.{column}"
+
+
+def test_run_loads_then_builds_models(pinogy_sim: PinogySimulator, db: Path) -> None:
+    out = cli("run", "--db", str(db), env=pinogy_env_for(pinogy_sim))
+    assert out.returncode == 0, out.stderr
+    assert "models:" in out.stdout
+    assert query(db, "select count(*) > 1 from analytics.dim_supplier") == [(True,)]
+    out = cli("models", "--db", str(db))
+    assert out.returncode == 0 and "0 failed" in out.stdout

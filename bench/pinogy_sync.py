@@ -1,0 +1,177 @@
+"""Benchmark the Pinogy source: full sync vs the floor, a 1% incremental night, a quiet night, peak RSS.
+
+    python -m bench.pinogy_sync                 # headline: 100,000 POs (~1M lines), plus a 1/4 size for RSS
+    python -m bench.pinogy_sync --scale 0.01    # a quick run
+
+The simulator runs in its own process with pre-rendered pages; the loader (`python -m pipelines run`)
+and the floor (`bench.pinogy_floor`) each run in a child process whose peak RSS comes from wait4().
+Prints a table and writes bench/results/pinogy_sync.json. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+HEADLINE_POS = 100_000
+SECRETS = {
+    "SOURCES__PINOGY__ACCESS_KEY": "sim-access-key",
+    "SOURCES__PINOGY__SECRET_KEY": "sim-secret-key",
+    "SOURCES__PINOGY__PASSWORD": "sim-password",
+}
+
+
+def timed_child(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Run a child process; return (wall seconds, peak RSS in MB) and fail loudly if it fails."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    out, err = (
+        proc.stdout.read().decode() if proc.stdout else "",
+        proc.stderr.read().decode() if proc.stderr else "",
+    )
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {' '.join(args[2:4])} failed:\n{out}\n{err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def control(url: str, path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}{path}", timeout=600) as reply:
+        return json.loads(reply.read())
+
+
+def bench_size(n_pos: int, work: Path) -> dict[str, Any]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.pinogy_server", "--pos", str(n_pos)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        url = info["url"]
+        env = {
+            **os.environ,
+            **SECRETS,
+            "SOURCES__PINOGY__API_HOST": url,
+            "PYTHONPATH": str(REPO),
+            "DLT_PROJECT_DIR": str(REPO),
+            "DLT_DATA_DIR": str(work / "dlt"),
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+        }
+        db = work / f"pinogy_{n_pos}.duckdb"
+        load = [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "--log-level",
+            "WARNING",
+            "run",
+            "--db",
+            str(db),
+            "--sources",
+            "pinogy",
+            "--skip-models",
+        ]
+
+        control(url, "/_bench/stats")
+        floor_s, floor_rss = timed_child(
+            [sys.executable, "-m", "bench.pinogy_floor", "--db", str(work / f"floor_{n_pos}.duckdb")],
+            env,
+            work,
+        )
+        floor_calls = control(url, "/_bench/stats")
+
+        full_s, full_rss = timed_child(load, env, work)
+        full_calls = control(url, "/_bench/stats")
+        with duckdb.connect(str(db), read_only=True) as con:
+            rows = sum(
+                con.execute(f"select count(*) from pinogy.{t}").fetchone()[0]  # type: ignore[index]
+                for t in ("purchase_orders", "purchase_order_lines")
+            )
+
+        changed = control(url, "/_bench/mutate?percent=1")
+        control(url, "/_bench/stats")
+        incr_s, incr_rss = timed_child(load, env, work)
+        incr_calls = control(url, "/_bench/stats")
+
+        quiet_s, _ = timed_child(load, env, work)
+        quiet_calls = control(url, "/_bench/stats")
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=60)
+    return {
+        "purchase_orders": info["pos"],
+        "lines": info["lines"],
+        "rows_loaded": rows,
+        "floor": {"seconds": round(floor_s, 2), "peak_rss_mb": round(floor_rss), **floor_calls},
+        "full": {
+            "seconds": round(full_s, 2),
+            "rows_per_second": round(rows / full_s),
+            "peak_rss_mb": round(full_rss),
+            **full_calls,
+        },
+        "full_over_floor": round(full_s / floor_s, 2),
+        "incremental": {
+            "seconds": round(incr_s, 2),
+            "peak_rss_mb": round(incr_rss),
+            "changed": changed,
+            **incr_calls,
+        },
+        "incremental_over_full": round(incr_s / full_s, 3),
+        "quiet_night": {"seconds": round(quiet_s, 2), **quiet_calls},
+        "minimum_pages_full": -(-info["pos"] // 1000),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 100,000-PO headline size")
+    parser.add_argument("--no-second-size", action="store_true", help="skip the 1/4 size run (RSS flatness)")
+    args = parser.parse_args()
+    sizes = [max(50, int(HEADLINE_POS * args.scale))]
+    if not args.no_second_size:
+        sizes.insert(0, max(20, sizes[0] // 4))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-pinogy-") as tmp:
+        for n in sizes:
+            print(f"pinogy bench: {n} purchase orders ...", file=sys.stderr, flush=True)
+            results.append(bench_size(n, Path(tmp)))
+    print(
+        f"{'POs':>8} {'lines':>9} {'floor s':>8} {'full s':>8} {'ratio':>6} {'rows/s':>8} {'RSS MB':>7} "
+        f"{'pages':>6} {'1% s':>6} {'1%/full':>8} {'1% pages':>9} {'1% singles':>10} {'quiet calls':>11}"
+    )
+    for r in results:
+        print(
+            f"{r['purchase_orders']:>8} {r['lines']:>9} {r['floor']['seconds']:>8} {r['full']['seconds']:>8} "
+            f"{r['full_over_floor']:>6} {r['full']['rows_per_second']:>8} {r['full']['peak_rss_mb']:>7} "
+            f"{r['full']['pages']:>6} {r['incremental']['seconds']:>6} {r['incremental_over_full']:>8} "
+            f"{r['incremental']['pages']:>9} {r['incremental']['single_reads']:>10} "
+            f"{r['quiet_night']['requests']:>11}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "pinogy_sync.json").write_text(
+        json.dumps({"scale": args.scale, "runs": results}, indent=2) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
