@@ -70,7 +70,7 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
     )
     try:
         pipeline = make_pipeline(spec.name, db_path)
-        _finish_interrupted_load(pipeline, spec.name)
+        pipeline = _finish_interrupted_load(pipeline, spec.name)
         source = spec.build(full_refresh)
         info = pipeline.run(source)
         result.rows = _rows_written(pipeline)
@@ -88,6 +88,12 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
             result.error = _missing_config_line(spec, cause)
         else:
             result.error = redact(f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {cause}")
+    except Exception as exc:  # a bug must not stop the other sources; the traceback goes to DEBUG
+        log.debug("%s: unexpected error", spec.name, exc_info=True)
+        result.status = FAILED
+        result.error = redact(
+            f"{spec.name}: unexpected {type(exc).__name__}: {exc} (run with --log-level DEBUG)"
+        )
     result.seconds = time.monotonic() - started
     result.api_calls = api_calls(spec.name) - calls_before
     if result.status == FAILED:
@@ -104,14 +110,15 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
     return result
 
 
-def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> None:
+def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> dlt.Pipeline:
     """Load what a killed run left extracted; if it cannot load, drop it and fall back to the warehouse state.
 
-    The state in a dropped package never reached the warehouse either, so the next extract re-reads
-    exactly what that package held: nothing is lost, and merge keys keep it from doubling.
+    A dropped package's state reaches the warehouse only with its data, so the next extract re-reads
+    what that package held: nothing is lost, and merge keys keep it from doubling. (If a package loaded
+    its state but not all its tables, the periodic full refresh heals it.)
     """
     if not pipeline.has_pending_data:
-        return
+        return pipeline
     log.warning("%s: finishing a load left pending by an interrupted run", source)
     try:
         pipeline.normalize()
@@ -122,8 +129,9 @@ def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> None:
             source,
             type(_root_cause(exc)).__name__,
         )
-        pipeline.drop_pending_packages()
-        pipeline.drop()  # local state may be ahead of the warehouse; the next run restores it
+        # dlt's abort removes the package and rewinds local state and schemas to before it.
+        pipeline.abort_packages()
+    return pipeline
 
 
 def _rows_written(pipeline: dlt.Pipeline) -> dict[str, int]:
