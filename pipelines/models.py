@@ -27,7 +27,10 @@ log = logging.getLogger("retail.models")
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 RAW_SCHEMAS = ("pinogy", "pinnacle_cart", "plugivery", "pinmeto")
 MODEL_SCHEMAS = {"seeds": "seeds", "staging": "staging", "marts": "analytics"}
-_REFERENCE = re.compile(r"\b(" + "|".join((*RAW_SCHEMAS, *MODEL_SCHEMAS.values())) + r")\.(\w+)\b")
+# A relation is read where it follows FROM or JOIN (CTE aliases such as `pinogy.x` elsewhere are not).
+_REFERENCE = re.compile(
+    r"(?i)\b(?:from|join)\s+(" + "|".join((*RAW_SCHEMAS, *MODEL_SCHEMAS.values())) + r")\.(\w+)\b"
+)
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 
 

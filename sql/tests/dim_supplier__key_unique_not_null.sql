@@ -1,3 +1,4 @@
+-- dim_supplier.supplier_key is unique and never null.
 select supplier_key, count(*) as n
 from analytics.dim_supplier
 group by supplier_key

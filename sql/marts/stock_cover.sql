@@ -1,0 +1,67 @@
+-- Grain: web-shop product. Stock on hand (latest inventory snapshot), units sold per day over the last
+-- 28 days of orders, days of cover, and a reorder flag when cover falls under the supplier's lead time
+-- plus safety-stock days (from the PO `options` of the supplier it was last bought from).
+with products as (
+    select * from analytics.dim_product
+),
+
+inventory as (
+    select * from staging.stg_pinnacle_cart__inventory
+),
+
+cart_lines as (
+    select * from analytics.fct_cart_order_lines
+),
+
+margins as (
+    select product_key, supplier_key, last_purchased_at from analytics.product_margin
+),
+
+suppliers as (
+    select * from analytics.dim_supplier
+),
+
+latest_stock as (
+    select pid, arg_max(qty_on_hand, snapshot_date) as qty_on_hand, max(snapshot_date) as snapshot_date
+    from inventory
+    group by pid
+),
+
+window_end as (
+    select coalesce(max(ordered_at), now()) as last_order_at from cart_lines
+),
+
+sales as (
+    select product_key, sum(qty) / 28.0 as units_per_day
+    from cart_lines, window_end
+    where ordered_at > last_order_at - interval 28 days and status not in ('Canceled', 'Cancelled')
+    group by product_key
+),
+
+supplier_of as (
+    select product_key, arg_max(supplier_key, last_purchased_at) as supplier_key
+    from margins
+    group by product_key
+),
+
+final as (
+    select
+        p.product_key,
+        p.product_name,
+        st.snapshot_date,
+        st.qty_on_hand,
+        cast(coalesce(sa.units_per_day, 0) as decimal(18, 4)) as units_per_day,
+        case when coalesce(sa.units_per_day, 0) > 0
+             then cast(st.qty_on_hand / sa.units_per_day as decimal(18, 1)) end as days_of_cover,
+        coalesce(su.lead_time_days, 0) + coalesce(su.safety_stock_min_days, 0) as reorder_point_days,
+        coalesce(sa.units_per_day, 0) > 0
+            and st.qty_on_hand / sa.units_per_day
+                < coalesce(su.lead_time_days, 0) + coalesce(su.safety_stock_min_days, 0) as needs_reorder
+    from products p
+    join latest_stock st on st.pid = p.pinnacle_pid
+    left join sales sa using (product_key)
+    left join supplier_of so using (product_key)
+    left join suppliers su on su.supplier_key = so.supplier_key
+)
+
+select * from final
