@@ -155,7 +155,8 @@ class PinogySimulator(Simulator):
                 HISTORY_END - span + span * (i / max(n_pos, 1)) + timedelta(seconds=self._rng.randrange(600))
             )
             age_days = (HISTORY_END - opened).days
-            is_open = self._rng.random() < (0.4 if age_days < 21 else 0.004)
+            # Most POs close within days; a few stragglers stay open for months (forgotten back orders).
+            is_open = self._rng.random() < (0.4 if age_days < 21 else 0.0005)
             self._add_po(opened, is_open=is_open, deleted=self._rng.random() < 0.01)
 
     def _add_po(
