@@ -76,6 +76,7 @@ def purchase_orders(
             po_table, line_table = _tables(batch, tombstones=not full)
             yield dlt.mark.with_hints(po_table, po_hints)
             yield dlt.mark.with_hints(line_table, line_hints, create_table_variant=True)
+    stats.progress.done()
     # Reached only when every page was read: dlt commits this state with the data it describes.
     # Every PO open at the last run was read again (or has vanished), so the open set is what was seen.
     state["open_pos"] = dict(stats.seen_open)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient
+from sources.progress import ProgressLog
 
 log = logging.getLogger("retail.pinogy")
 
@@ -28,6 +29,7 @@ class ReadStats:
     vanished_open_pos: int = 0
     seen_open: dict[str, str] = field(default_factory=dict)
     max_opened_on: str | None = None
+    progress: ProgressLog = field(default_factory=lambda: ProgressLog("pinogy", "purchase orders"))
 
 
 def parse_ts(value: str) -> datetime:
@@ -72,6 +74,7 @@ def read_purchase_orders(
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield batches of purchase orders (with lines) for this run and record what was seen in `stats`."""
     if full:
+        log.info("pinogy: full read of every purchase order (first run, --full-refresh or reconciliation)")
         stats.mode = "full"
         # id order is stable while new POs are appended, so offsets do not shift under us.
         for page in client.purchase_order_pages("id", "asc", page_size):
@@ -81,6 +84,11 @@ def read_purchase_orders(
 
     cutoff = parse_ts(state["max_opened_on"]) - lookback
     previously_open: dict[str, str] = dict(state.get("open_pos") or {})
+    log.info(
+        "pinogy: incremental read: POs opened since %s, plus %d open at the last run",
+        cutoff.isoformat(timespec="seconds"),
+        len(previously_open),
+    )
     seen_ids: set[str] = set()
     horizon = cutoff
     first_edge: datetime | None = None
@@ -125,6 +133,7 @@ def _remaining(previously_open: dict[str, str], seen: set[str]) -> list[tuple[st
 
 
 def _seen(pos: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
+    stats.progress.page(len(pos))
     for po in pos:
         stats.pos += 1
         if po.get("is_open"):
