@@ -29,6 +29,7 @@ class ReadStats:
     vanished_open_pos: int = 0
     seen_open: dict[str, str] = field(default_factory=dict)
     max_opened_on: str | None = None
+    read_ids: set[int] = field(default_factory=set)
     progress: ProgressLog = field(default_factory=lambda: ProgressLog("pinogy", "purchase orders"))
 
 
@@ -133,7 +134,10 @@ def _remaining(previously_open: dict[str, str], seen: set[str]) -> list[tuple[st
 
 
 def _seen(pos: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
+    """Record a batch in `stats` and return it without POs already read this run (offsets can shift)."""
     stats.progress.page(len(pos))
+    pos = [po for po in pos if po["id"] not in stats.read_ids]
+    stats.read_ids.update(po["id"] for po in pos)
     for po in pos:
         stats.pos += 1
         if po.get("is_open"):
