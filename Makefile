@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format run clean
+.PHONY: install demo test lint format run bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy sources pipelines simulators
+
+bench: install
+	$(PY) -m bench.pinogy_sync
 
 format: install
 	$(VENV)/bin/ruff check --fix .

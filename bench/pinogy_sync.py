@@ -146,6 +146,7 @@ def main() -> None:
     )
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 100,000-PO headline size")
     parser.add_argument("--no-second-size", action="store_true", help="skip the 1/4 size run (RSS flatness)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write pinogy_sync.json")
     args = parser.parse_args()
     sizes = [max(50, int(HEADLINE_POS * args.scale))]
     if not args.no_second_size:
@@ -167,8 +168,8 @@ def main() -> None:
             f"{r['incremental']['pages']:>9} {r['incremental']['single_reads']:>10} "
             f"{r['quiet_night']['requests']:>11}"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pinogy_sync.json").write_text(
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "pinogy_sync.json").write_text(
         json.dumps({"scale": args.scale, "runs": results}, indent=2) + "\n"
     )
 

@@ -1,0 +1,36 @@
+"""Smoke runs of the bench scripts at a tiny scale, so they keep working (no thresholds here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_pinogy_bench_runs_and_reports_every_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.pinogy_sync",
+            "--scale",
+            "0.001",
+            "--no-second-size",
+            "--results",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    [run] = json.loads((tmp_path / "pinogy_sync.json").read_text())["runs"]
+    assert run["rows_loaded"] == run["purchase_orders"] + run["lines"]
+    assert run["full"]["pages"] == run["minimum_pages_full"] == 1
+    assert run["incremental"]["changed"]["new_pos"] > 0
+    for key in ("full_over_floor", "incremental_over_full"):
+        assert run[key] > 0
+    assert "rows/s" in out.stdout
