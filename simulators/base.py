@@ -7,7 +7,8 @@ A simulator subclasses `Simulator` and implements `handle(request) -> Reply`. Te
 - `status`: answer with an HTTP status (and optional body/headers), e.g. 503 or 429 + Retry-After;
 - `reset`: close the connection without answering (a connection reset);
 - `delay`: sleep before answering (drives read timeouts);
-- `truncate`: answer normally but cut the body in half (a malformed page).
+- `truncate`: answer normally but cut the body in half (a malformed page);
+- `action`: run `action()` first (e.g. delete records between two page requests), then answer normally.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Fault:
     seconds: float = 0.0
     after: int = 0  # let this many matching requests through first
     when: Callable[[Request], bool] | None = None
+    action: Callable[[], None] | None = None
 
 
 class FaultQueue:
@@ -150,6 +152,8 @@ class Simulator:
         if fault is not None:
             if fault.kind == "reset":
                 return None
+            if fault.kind == "action" and fault.action is not None:
+                fault.action()
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
             elif fault.kind == "status":

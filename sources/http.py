@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import dlt
 import requests
 
 log = logging.getLogger("retail")
@@ -152,11 +153,28 @@ class RetryPolicy:
     total_seconds: float = 300.0
     statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
 
+    @classmethod
+    def from_config(cls) -> RetryPolicy:
+        """Read dlt's `[runtime]` request keys (`request_max_attempts`, `request_backoff_factor`,
+        `request_max_retry_delay`) plus our `request_max_total_seconds`, falling back to the defaults."""
+        defaults = cls()
+        return cls(
+            max_attempts=int(_runtime("request_max_attempts", defaults.max_attempts)),
+            backoff_base=float(_runtime("request_backoff_factor", defaults.backoff_base)),
+            backoff_max=float(_runtime("request_max_retry_delay", defaults.backoff_max)),
+            total_seconds=float(_runtime("request_max_total_seconds", defaults.total_seconds)),
+        )
+
     def delay(self, attempt: int, response: requests.Response | None) -> float:
         retry_after = _retry_after_seconds(response) if response is not None else None
         if retry_after is not None:
             return min(retry_after, self.backoff_max)
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+
+
+def _runtime(key: str, default: Any) -> Any:
+    value: Any = dlt.config.get(f"runtime.{key}")
+    return default if value is None else value
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:
@@ -179,11 +197,11 @@ class RetryingSession(requests.Session):
     credentials ride in query strings. Each attempt counts as one API call in `calls`.
     """
 
-    def __init__(self, source: str, policy: RetryPolicy | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, source: str, policy: RetryPolicy | None = None, timeout: float | None = None) -> None:
         super().__init__()
         self.source = source
-        self.policy = policy or RetryPolicy()
-        self.timeout = timeout
+        self.policy = policy or RetryPolicy.from_config()
+        self.timeout = timeout if timeout is not None else float(_runtime("request_timeout", 60.0))
         self.calls = 0
         self.max_redirects = 0
 

@@ -90,3 +90,56 @@ def cli(
         cwd=cwd,
         timeout=300,
     )
+
+
+# --- reliability matrix: tests marked @pytest.mark.fault(source, fault) record their outcome -------------
+RELIABILITY_OUT = os.environ.get("RELIABILITY_OUT")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fault(source, fault): a case of the reliability matrix (docs/RELIABILITY.md)"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[_CALL_PASSED] = report.passed
+
+
+_CALL_PASSED = pytest.StashKey[bool]()
+
+
+class FaultRecord:
+    """What a fault case saw: rows expected and found, duplicates, retries, exit status."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Any] = {}
+
+    def record(self, **figures: Any) -> None:
+        self.figures.update(figures)
+
+
+@pytest.fixture
+def fault_record(request: pytest.FixtureRequest) -> Iterator[FaultRecord]:
+    record = FaultRecord()
+    yield record
+    marker = request.node.get_closest_marker("fault")
+    if RELIABILITY_OUT and marker is not None:
+        import json
+
+        out = Path(RELIABILITY_OUT)
+        out.mkdir(parents=True, exist_ok=True)
+        row = {
+            "source": marker.args[0],
+            "fault": marker.args[1],
+            "test": request.node.nodeid,
+            "passed": request.node.stash.get(_CALL_PASSED, False),
+            **record.figures,
+        }
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with (out / f"{worker}.jsonl").open("a") as fh:
+            fh.write(json.dumps(row, default=str) + "\n")

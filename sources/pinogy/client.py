@@ -145,6 +145,8 @@ class PinogyClient:
         Offset paging is done here rather than with dlt's `OffsetPaginator` because a 409 must resubmit
         the very same page after a new login, and callers stop early once pages leave their window.
         """
+        previous_total: int | None = None
+        rereads = 0
         while True:
             params = {
                 "limit": page_size,
@@ -157,8 +159,23 @@ class PinogyClient:
             objects = _page_objects(body, f"GET {settings.PURCHASE_ORDERS_PATH} offset={offset}")
             if objects:
                 yield objects
+            total = int(body.get("total", 0))
+            if previous_total is not None and total != previous_total and rereads < settings.MAX_PAGE_REREADS:
+                rereads += 1
+                # The list changed while we paged. Removals before our offset move later records up
+                # past it, and the total cannot tell removals from additions: step back a whole page
+                # and read on from there (the caller drops what it has already seen).
+                log.info(
+                    "pinogy: the list changed while paging (%d -> %d POs); re-reading a page",
+                    previous_total,
+                    total,
+                )
+                offset = max(0, offset - page_size)
+                previous_total = total
+                continue
+            previous_total = total
             offset += len(objects)
-            if not objects or offset >= int(body.get("total", 0)):
+            if not objects or offset >= total:
                 return
 
     def purchase_order(self, po_id: int) -> dict[str, Any] | None:

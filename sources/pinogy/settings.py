@@ -13,6 +13,8 @@ PURCHASE_ORDERS_PATH = "/api/purchase_orders"
 ORDER_BY_OPENED_ON = "txn_opened_on"
 # A 409 means "log in again and resubmit"; more than this many in a row for one request is a fault.
 MAX_RELOGINS_PER_REQUEST = 3
+# Pages re-read when the list changes under us, per sync (bounded so a busy API cannot loop us forever).
+MAX_PAGE_REREADS = 20
 DEFAULT_LOOKBACK_HOURS = 48
 DEFAULT_FULL_REFRESH_EVERY_DAYS = 7
 
