@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format run bench clean
+.PHONY: install demo test lint format run bench reliability clean
 
 install: $(STAMP)
 
@@ -27,6 +27,11 @@ lint: install
 
 bench: install
 	$(PY) -m bench.pinogy_sync
+
+reliability: install
+	rm -rf build/reliability
+	RELIABILITY_OUT=build/reliability $(PY) -m pytest -n 2 -q -m fault
+	$(PY) -m tests.reliability_report build/reliability docs/RELIABILITY.md
 
 format: install
 	$(VENV)/bin/ruff check --fix .

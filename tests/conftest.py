@@ -93,7 +93,10 @@ def cli(
 
 
 # --- reliability matrix: tests marked @pytest.mark.fault(source, fault) record their outcome -------------
-RELIABILITY_OUT = os.environ.get("RELIABILITY_OUT")
+# Resolved now: tests chdir into their own tmp dirs.
+RELIABILITY_OUT = (
+    os.path.abspath(os.environ["RELIABILITY_OUT"]) if os.environ.get("RELIABILITY_OUT") else None
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

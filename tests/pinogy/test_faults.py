@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipelines.nightly import pipelines_dir_for
 from simulators.pinogy import PinogySimulator
-from tests.conftest import FaultRecord, query, run
+from tests.conftest import REPO, FaultRecord, query, run
 from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
 
 pytestmark = pytest.mark.usefixtures("pinogy_env")
@@ -106,17 +112,22 @@ def test_session_expiry(
     assert_warehouse_equals_api(db, pinogy_sim)
 
 
+def _malformed(case: str, body: Any, problem: str) -> Any:
+    return pytest.param(
+        case, body, problem, marks=pytest.mark.fault("pinogy", f"malformed page: {case}"), id=case
+    )
+
+
+MISSING_KEY_PAGE = {"count": 1, "objects": [{"opened_on": "2026-01-01T00:00:00Z"}], "offset": 0, "total": 1}
+
+
 @pytest.mark.parametrize(
     ("case", "body", "problem"),
     [
-        ("truncated JSON", None, "malformed JSON"),
-        (
-            "record missing its key",
-            {"count": 1, "objects": [{"opened_on": "2026-01-01T00:00:00Z"}], "offset": 0, "total": 1},
-            "has no id",
-        ),
-        ("number as text", "bad-number", "grand_total"),
-        ("unknown error code", "teapot", "unexpected HTTP 418"),
+        _malformed("truncated JSON", None, "malformed JSON"),
+        _malformed("record missing its key", MISSING_KEY_PAGE, "has no id"),
+        _malformed("number as text", "bad-number", "grand_total"),
+        _malformed("unknown error code", "teapot", "unexpected HTTP 418"),
     ],
 )
 def test_malformed_page_fails_the_source_and_keeps_state(
@@ -126,9 +137,7 @@ def test_malformed_page_fails_the_source_and_keeps_state(
     case: str,
     body: Any,
     problem: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    request.node.add_marker(pytest.mark.fault("pinogy", f"malformed page: {case}"))
     run(db, ["pinogy"])
     before = query(db, "select count(*) from pinogy.purchase_orders")
     new_po = pinogy_sim.open_po(n_lines=2)
@@ -190,7 +199,7 @@ def test_records_removed_and_added_while_paging(
 
     pinogy_sim.faults.add("action", action=churn, path_contains="offset=100")
     [result] = run(db, ["pinogy"])
-    fault_record.record(**figures(db, pinogy_sim), retries=retries(pinogy_sim), exit_status=result.status)
+    paging_retries = retries(pinogy_sim)
     assert result.status == "succeeded", result.error
     # The three vanished POs were loaded before they vanished (only a full refresh removes them);
     # nothing after them was skipped and nothing doubled.
@@ -198,5 +207,61 @@ def test_records_removed_and_added_while_paging(
     loaded = {r[0] for r in query(db, "select id from pinogy.purchase_orders")}
     assert set(pos) <= loaded and loaded - set(pos) == set(early)
     [full] = run(db, ["pinogy"], full_refresh=True)
+    fault_record.record(
+        **figures(db, pinogy_sim),
+        retries=paging_retries,
+        exit_status=f"{result.status}, then a full refresh {full.status}",
+    )
     assert full.status == "succeeded"
+    assert_warehouse_equals_api(db, pinogy_sim)
+
+
+@pytest.mark.parametrize(
+    "phase",
+    [
+        pytest.param(phase, marks=pytest.mark.fault("pinogy", f"SIGKILL during {phase}"), id=phase)
+        for phase in ("extract", "normalize", "load")
+    ],
+)
+def test_sigkill_mid_run_loses_and_doubles_nothing(
+    db: Path,
+    pinogy_sim: PinogySimulator,
+    fault_record: FaultRecord,
+    phase: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "30")
+    run(db, ["pinogy"])
+    for po_id in pinogy_sim.open_po_ids()[:2]:
+        pinogy_sim.add_line(po_id)
+    for _ in range(40):
+        pinogy_sim.open_po(n_lines=2)
+    crashed = subprocess.run(
+        [sys.executable, "-m", "tests.crash_run", str(db), "pinogy", phase],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    [result] = run(db, ["pinogy"])
+    fault_record.record(**figures(db, pinogy_sim), retries=0, exit_status=f"killed, then {result.status}")
+    assert result.status == "succeeded", result.error
+    assert_warehouse_equals_api(db, pinogy_sim)
+
+
+@pytest.mark.fault("pinogy", "dlt working directory deleted between runs")
+def test_working_dir_deleted(
+    db: Path, pinogy_sim: PinogySimulator, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "20")
+    run(db, ["pinogy"])
+    shutil.rmtree(pipelines_dir_for(db))
+    pinogy_sim.open_po(n_lines=2)
+    pinogy_sim.reset_calls()
+    [result] = run(db, ["pinogy"])
+    fault_record.record(**figures(db, pinogy_sim), retries=0, exit_status=result.status)
+    assert result.status == "succeeded", result.error
+    assert max(list_offsets(pinogy_sim)) <= 40  # state came back from the warehouse: not a first run
     assert_warehouse_equals_api(db, pinogy_sim)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from pipelines.nightly import pipelines_dir_for
 from simulators.pinogy import PinogySimulator
 from tests.conftest import query, run
 
@@ -120,21 +118,6 @@ def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
     [full] = run(db, ["pinogy"], full_refresh=True)
     assert incremental.status == full.status == "succeeded"
     assert query(db, "select count(*) from pinogy.purchase_orders where id = ?", [closed]) == [(0,)]
-    assert_warehouse_equals_api(db, pinogy_sim)
-
-
-@pytest.mark.usefixtures("pinogy_env")
-def test_state_is_restored_from_the_warehouse_when_the_working_dir_is_lost(
-    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "20")
-    run(db, ["pinogy"])
-    shutil.rmtree(pipelines_dir_for(db))
-    pinogy_sim.open_po(n_lines=2)
-    pinogy_sim.reset_calls()
-    [result] = run(db, ["pinogy"])
-    assert result.status == "succeeded", result.error
-    assert max(list_offsets(pinogy_sim)) <= 40  # incremental, not a first run again
     assert_warehouse_equals_api(db, pinogy_sim)
 
 
