@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from pipelines.logs import setup_logging
+from pipelines.logs import setup_logging, warn_if_secrets_readable
 from pipelines.registry import SOURCES
 
 DESCRIPTION = """Sync the retail APIs (Pinogy POS, Pinnacle Cart, Plugivery, PinMeTo) into a DuckDB warehouse.
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
+    warn_if_secrets_readable()
     if args.command == "demo":
         from pipelines.demo import run_demo
 

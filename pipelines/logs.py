@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from pathlib import Path
 
 from sources.http import RedactingFilter
 
@@ -30,3 +32,18 @@ def protect_dlt_logger() -> None:
     for handler in logging.getLogger("dlt").handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def warn_if_secrets_readable(project_dir: Path | None = None) -> bool:
+    """Warn when `.dlt/secrets.toml` can be read by group or others; return True when it can."""
+    base = project_dir or Path(os.environ.get("DLT_PROJECT_DIR") or Path.cwd())
+    secrets = base / ".dlt" / "secrets.toml"
+    if secrets.exists() and secrets.stat().st_mode & 0o077:
+        logging.getLogger("retail").warning(
+            "%s is readable by other users (mode %o); run: chmod 600 %s",
+            secrets,
+            secrets.stat().st_mode & 0o777,
+            secrets,
+        )
+        return True
+    return False

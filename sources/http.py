@@ -203,7 +203,6 @@ class RetryingSession(requests.Session):
         self.policy = policy or RetryPolicy.from_config()
         self.timeout = timeout if timeout is not None else float(_runtime("request_timeout", 60.0))
         self.calls = 0
-        self.max_redirects = 0
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs["allow_redirects"] = False

@@ -97,3 +97,34 @@ def test_run_loads_then_builds_models(pinogy_sim: PinogySimulator, db: Path) -> 
     assert query(db, "select count(*) > 1 from analytics.dim_supplier") == [(True,)]
     out = cli("models", "--db", str(db))
     assert out.returncode == 0 and "0 failed" in out.stdout
+
+
+def test_cli_warns_when_secrets_file_is_readable_by_others(tmp_path: Path) -> None:
+    secrets = tmp_path / "project" / ".dlt" / "secrets.toml"
+    secrets.write_text('[sources.pinogy]\npassword = "x"\n')
+    secrets.chmod(0o644)
+    out = cli("run", "--help", env={"DLT_PROJECT_DIR": str(tmp_path / "project")})
+    assert out.returncode == 0
+    out = cli(
+        "models", "--db", str(tmp_path / "w.duckdb"), env={"DLT_PROJECT_DIR": str(tmp_path / "project")}
+    )
+    assert "is readable by other users" in out.stderr and "chmod 600" in out.stderr
+    secrets.chmod(0o600)
+    out = cli(
+        "models", "--db", str(tmp_path / "w.duckdb"), env={"DLT_PROJECT_DIR": str(tmp_path / "project")}
+    )
+    assert "readable by other users" not in out.stderr
+
+
+def test_a_redirect_is_refused_so_credentials_never_follow_it(pinogy_sim: PinogySimulator, db: Path) -> None:
+    with PinogySimulator(n_pos=5) as elsewhere:
+        pinogy_sim.faults.add(
+            "status",
+            status=302,
+            headers={"Location": f"{elsewhere.url}/api/purchase_orders"},
+            path_contains="/api/purchase_orders",
+        )
+        out = cli("run", "--db", str(db), env=pinogy_env_for(pinogy_sim))
+        assert out.returncode == 1
+        assert "pinogy: GET /api/purchase_orders: unexpected redirect (HTTP 302)" in out.stderr
+        assert elsewhere.calls == []
