@@ -11,7 +11,7 @@ locations as (
 
 final as (
     select
-        l.location_key || '|' || h.weekday || '|' || coalesce(strftime(h.opens_at, '%H:%M'), 'closed')
+        l.location_key || '|' || h.weekday || '|' || coalesce(cast(h.opens_at as varchar), 'closed')
             as location_hours_key,
         l.location_key,
         l.location_name,

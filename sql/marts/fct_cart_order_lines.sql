@@ -1,4 +1,5 @@
--- Grain: one item of a web-shop (Pinnacle Cart) order, with customer and product keys.
+-- Grain: one item of a web-shop (Pinnacle Cart) order, with customer and product keys. The API gives
+-- orders no customer id, so the customer is the one whose billing email the order carries.
 with items as (
     select * from staging.stg_pinnacle_cart__order_items
 ),
@@ -11,12 +12,11 @@ matches as (
     select source_id, product_key from analytics.product_matches where source = 'pinnacle_cart'
 ),
 
-cart_products as (
-    select pid, sku from staging.stg_pinnacle_cart__products
-),
-
 customers as (
-    select customer_key, customer_id from analytics.dim_customer
+    select email, min(customer_key) as customer_key
+    from analytics.dim_customer
+    where email is not null
+    group by email
 ),
 
 final as (
@@ -34,9 +34,8 @@ final as (
         cast(i.qty * i.unit_price as decimal(18, 4)) as extended_price
     from items i
     join orders o using (order_id)
-    left join cart_products p on p.pid = i.pid or (i.pid is null and p.sku = i.sku)
-    left join matches m on m.source_id = cast(p.pid as varchar)
-    left join customers c on c.customer_id = o.customer_id
+    left join matches m on m.source_id = cast(i.pid as varchar)
+    left join customers c on c.email = o.billing_email
 )
 
 select * from final
