@@ -148,18 +148,19 @@ def customers(
     client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
 ) -> Iterator[Any]:
     """Every customer with their address book (the API has no change filter), merged on `user_id`."""
-    disposition: Literal["replace", "merge"] = "replace" if full_refresh else "merge"
+    state = dlt.current.resource_state()
+    disposition = _full_read_disposition(state, full_refresh)
     customer_hints = dlt.mark.make_hints(table_name="customers", write_disposition=disposition)
     address_hints = _hints(
         "customer_addresses", disposition, ("user_id", "address_number"), "user_id", column_hints(ADDRESS)
     )
     for batch in client.offset_batches("GetCustomers", "GetCustomerCount", batch_size):
         customer_table, address_table = _tables(
-            customer_tables, builder, batch, not full_refresh, "GetCustomers"
+            customer_tables, builder, batch, disposition == "merge", "GetCustomers"
         )
         yield dlt.mark.with_hints(customer_table, customer_hints)
         yield dlt.mark.with_hints(address_table, address_hints, create_table_variant=True)
-    dlt.current.resource_state()["api_count"] = client.counts["GetCustomerCount"]
+    state["api_count"] = client.counts["GetCustomerCount"]
 
 
 @dlt.resource(
@@ -169,16 +170,19 @@ def products(
     client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
 ) -> Iterator[Any]:
     """Every product (all categories) with its option tree flattened, merged on `pid`."""
-    disposition: Literal["replace", "merge"] = "replace" if full_refresh else "merge"
+    state = dlt.current.resource_state()
+    disposition = _full_read_disposition(state, full_refresh)
     product_hints = dlt.mark.make_hints(table_name="products", write_disposition=disposition)
     option_hints = _hints(
         "product_options", disposition, ("pid", "option_key"), "pid", column_hints(PRODUCT_OPTION_FIELDS)
     )
     for batch in client.product_batches(batch_size):
-        product_table, option_table = _tables(product_tables, builder, batch, not full_refresh, "GetProducts")
+        product_table, option_table = _tables(
+            product_tables, builder, batch, disposition == "merge", "GetProducts"
+        )
         yield dlt.mark.with_hints(product_table, product_hints)
         yield dlt.mark.with_hints(option_table, option_hints, create_table_variant=True)
-    dlt.current.resource_state()["api_count"] = client.counts["GetProductCount"]
+    state["api_count"] = client.counts["GetProductCount"]
 
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
@@ -206,6 +210,11 @@ def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int
             yield inventory_table(builder, batch, snapshot_at.date(), snapshot_at)
         except RecordError as exc:
             raise PinnacleCartError("GetInventory", str(exc), "report the record to the shop") from None
+
+
+def _full_read_disposition(state: Any, full_refresh: bool) -> Literal["replace", "merge"]:
+    """Replace on the first run and on `--full-refresh` (drops what vanished upstream); merge otherwise."""
+    return "replace" if full_refresh or "api_count" not in state else "merge"
 
 
 def _tables(
