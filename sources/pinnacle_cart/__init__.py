@@ -204,12 +204,17 @@ def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
 )
 def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[pa.Table]:
     """Today's stock of every product: one snapshot per day (a rerun replaces the day's rows as a set)."""
-    snapshot_at = datetime.now(UTC)
+    snapshot_at = snapshot_clock()
     for batch in client.batches_until_empty("GetInventory", batch_size):
         try:
             yield inventory_table(builder, batch, snapshot_at.date(), snapshot_at)
         except RecordError as exc:
             raise PinnacleCartError("GetInventory", str(exc), "report the record to the shop") from None
+
+
+def snapshot_clock() -> datetime:
+    """Return the moment an inventory snapshot is taken (UTC); its date is the snapshot's key."""
+    return datetime.now(UTC)
 
 
 def _full_read_disposition(state: Any, full_refresh: bool) -> Literal["replace", "merge"]:

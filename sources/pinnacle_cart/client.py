@@ -83,7 +83,8 @@ class PinnacleCartClient:
             )
         body = self._decode(response, label)
         if isinstance(body, list) and body and body[0][0] == "Error":
-            raise PinnacleCartError(label, f"the API answered: {str(body[0][1])[:200]}", _fix_for(response))
+            message = str(body[0][1])[:200]
+            raise PinnacleCartError(label, f"the API answered: {message}", _fix_for_error(message))
         if response.status_code >= 400:
             raise PinnacleCartError(label, f"HTTP {response.status_code}", _fix_for(response))
         return body
@@ -189,6 +190,13 @@ class PinnacleCartClient:
             yield batch
             read += len(batch)
             page += 1
+
+
+def _fix_for_error(message: str) -> str:
+    """Return the fix for an error reply: the doc lists no error codes, so go by the words in it."""
+    if any(word in message.lower() for word in ("user", "password", "token", "credential", "login", "auth")):
+        return settings.CREDENTIALS_FIX
+    return "check the call's arguments against the API doc; report to the shop if they are right"
 
 
 def _fix_for(response: requests.Response) -> str:

@@ -38,6 +38,8 @@ def parse_xml(body: bytes) -> str | list[tuple[str, Any]]:
     """Return the `<Response>` of an XML reply as text (bare value) or a list of (tag, value) records."""
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True  # one text callback per element, not one per line
+    parser.buffer_size = 1 << 20
     # (tag, children as (tag, value) pairs, text parts)
     stack: list[tuple[str, list[tuple[str, Any]], list[str]]] = []
     result: list[Any] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -9,7 +11,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from pipelines.nightly import pipelines_dir_for
 from simulators.pinnacle_cart import BILLION_LAUGHS, PinnacleCartSimulator
+from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
 from tests.conftest import PINNACLE_CART_SECRETS, cli, pinnacle_cart_env_for, query, run
 
 SOURCE = "pinnacle_cart"
@@ -283,3 +287,71 @@ def test_credentials_never_reach_output_errors_files_or_duckdb(
             ).fetchone()
             assert not any(s in str(text[0] or "") for s in secrets), (table, column)
     assert not any(s.encode() in db.read_bytes() for s in secrets)
+
+
+@pytest.mark.usefixtures("pinnacle_cart_env")
+def test_inventory_keeps_one_snapshot_per_day(
+    db: Path, pinnacle_cart_sim: PinnacleCartSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sources.pinnacle_cart as source_module
+
+    today = source_module.snapshot_clock()
+    run(db, [SOURCE])
+    pinnacle_cart_sim.set_qoh(3, 0)
+    monkeypatch.setattr(source_module, "snapshot_clock", lambda: today + timedelta(days=1))
+    run(db, [SOURCE])
+    run(db, [SOURCE])  # a rerun the same day replaces that day's snapshot
+    n = len(pinnacle_cart_sim.products)
+    assert query(db, "select snapshot_date, count(*) from pinnacle_cart.inventory group by 1 order by 1") == [
+        (today.date(), n),
+        ((today + timedelta(days=1)).date(), n),
+    ]
+    assert query(db, "select qoh from pinnacle_cart.inventory where pid = 3 order by snapshot_date")[1] == (
+        0,
+    )
+
+
+@pytest.mark.usefixtures("pinnacle_cart_env")
+def test_state_is_restored_from_the_warehouse_when_the_working_dir_is_lost(
+    db: Path, pinnacle_cart_sim: PinnacleCartSimulator
+) -> None:
+    run(db, [SOURCE])
+    shutil.rmtree(pipelines_dir_for(db))
+    new_id = pinnacle_cart_sim.add_order()
+    pinnacle_cart_sim.reset_calls()
+    [result] = run(db, [SOURCE])
+    assert result.status == "succeeded", result.error
+    assert any(c.get("LastOrder") == str(new_id - 1) for c in calls(pinnacle_cart_sim, "GetOrders"))
+    assert_warehouse_equals_api(db, pinnacle_cart_sim)
+
+
+def test_simulator_filters_orders_as_documented(pinnacle_cart_sim: PinnacleCartSimulator) -> None:
+    sim = pinnacle_cart_sim
+    client = PinnacleCartClient(sim.api_url, sim.username, sim.password, sim.token)
+    customer = sim.order_customer[sorted(sim.orders)[0]]
+    expected = {
+        "Status": sum(o["Status"] == "Completed" for o in sim.orders.values()),
+        "CustomerId": sum(c == customer for c in sim.order_customer.values()),
+        "LastOrder": sum(i > 1200 for i in sim.orders),
+        "LastDate": sum(o["OrderDate"] >= "2026-11-01 00:00:00" for o in sim.orders.values()),
+    }
+    args = {
+        "Status": "Completed",
+        "CustomerId": customer,
+        "LastOrder": 1200,
+        "LastDate": "2026-11-01 00:00:00",
+    }
+    for name, value in args.items():
+        assert client.count("GetOrderCount", **{name: value}) == expected[name] > 0, name
+        read = [
+            o
+            for batch in client.offset_batches("GetOrders", "GetOrderCount", 50, **{name: value})
+            for o in batch
+        ]
+        assert len(read) == expected[name], name
+    assert client.count("GetOrderCount") == len(sim.orders)
+    with pytest.raises(
+        PinnacleCartError,
+        match="GetProducts BatchSize=10: the API answered: You MUST pass either.*fix: check the call's arg",
+    ):
+        client.records("GetProducts", BatchSize=10)
