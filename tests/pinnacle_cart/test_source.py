@@ -268,8 +268,12 @@ def test_credentials_never_reach_output_errors_files_or_duckdb(
     )
     assert "fix: check SOURCES__PINNACLE_CART__USERNAME / PASSWORD / TOKEN" in failed.stdout
 
+    pinnacle_cart_sim.serve_once(BILLION_LAUGHS, "GetCustomers")  # fails mid-extract, inside dlt
+    hostile = cli("--log-level", "DEBUG", "run", "--sources", SOURCE, "--db", str(db), env=env, cwd=tmp_path)
+    assert hostile.returncode == 1 and "pinnacle_cart: GetCustomers StartNumber=0" in hostile.stdout
+
     secrets = [*PINNACLE_CART_SECRETS.values(), "TEST-WRONG-TOKEN-77aa"]
-    for out in (ok, retried, failed):
+    for out in (ok, retried, failed, hostile):
         for secret in secrets:
             assert secret not in out.stdout and secret not in out.stderr
     for path in tmp_path.rglob("*"):
