@@ -16,7 +16,18 @@ COUNTED_TABLES = {"orders": "GetOrderCount", "customers": "GetCustomerCount", "p
 
 
 def reconcile_counts(pipeline: dlt.Pipeline) -> list[str]:
-    """Return summary notes: one line with every count, plus one line per table that differs."""
+    """Return summary notes: one line with every count, plus one line per table that differs.
+
+    The check never fails the run: the data is loaded by now; a check that cannot run says so.
+    """
+    try:
+        return _compare(pipeline)
+    except Exception as exc:  # noqa: BLE001 - a broken check must not turn a good load into a failure
+        log.warning("%s: count check could not run: %s", settings.SOURCE_NAME, type(exc).__name__)
+        return [f"count check could not run ({type(exc).__name__})"]
+
+
+def _compare(pipeline: dlt.Pipeline) -> list[str]:
     resources: dict[str, Any] = (
         pipeline.state.get("sources", {}).get(settings.SOURCE_NAME, {}).get("resources", {})  # type: ignore[attr-defined]
     )
