@@ -28,8 +28,7 @@ from dlt.sources import DltResource
 
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
-from sources.pinnacle_cart.sync import OrderReadStats, needs_full_read, read_orders
-from sources.pinnacle_cart.tables import (
+from sources.pinnacle_cart.fields import (
     ADDRESS,
     CUSTOMER_FIELDS,
     ORDER_FIELDS,
@@ -38,10 +37,13 @@ from sources.pinnacle_cart.tables import (
     PRODUCT_FIELDS,
     PRODUCT_OPTION_FIELDS,
     TOMBSTONE_HINT,
+    column_hints,
+)
+from sources.pinnacle_cart.sync import OrderReadStats, needs_full_read, read_orders
+from sources.pinnacle_cart.tables import (
     RecordError,
     TableBuilder,
     category_table,
-    column_hints,
     customer_tables,
     inventory_table,
     order_tables,
