@@ -14,6 +14,7 @@ from pathlib import Path
 from pipelines.models import build
 from pipelines.nightly import format_summary, pipelines_dir_for, run_sources, table_totals
 from simulators.base import Simulator
+from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 
 log = logging.getLogger("retail.demo")
@@ -36,8 +37,22 @@ def _pinogy_config(sim: Simulator) -> dict[str, str]:
     }
 
 
+def _pinnacle_cart_config(sim: Simulator) -> dict[str, str]:
+    assert isinstance(sim, PinnacleCartSimulator)
+    return {
+        "SOURCES__PINNACLE_CART__API_URL": sim.api_url,
+        "SOURCES__PINNACLE_CART__USERNAME": sim.username,
+        "SOURCES__PINNACLE_CART__PASSWORD": sim.password,
+        "SOURCES__PINNACLE_CART__TOKEN": sim.token,
+        "SOURCES__PINNACLE_CART__SHOP_TIMEZONE": "America/New_York",
+    }
+
+
 DEMO_SOURCES: dict[str, DemoSource] = {
     "pinogy": DemoSource(lambda: PinogySimulator(n_pos=3000), _pinogy_config),
+    "pinnacle_cart": DemoSource(
+        lambda: PinnacleCartSimulator(n_customers=2000, n_orders=10000), _pinnacle_cart_config
+    ),
 }
 
 

@@ -35,6 +35,7 @@ class SourceResult:
     api_calls: int = 0
     rows: dict[str, int] = field(default_factory=dict)  # rows written this run, per table
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # from the source's reconcile step, for the summary
 
 
 def pipelines_dir_for(db_path: Path) -> Path:
@@ -74,6 +75,8 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         source = spec.build(full_refresh)
         info = pipeline.run(source)
         result.rows = _rows_written(pipeline)
+        if spec.reconcile is not None:
+            result.notes = spec.reconcile(pipeline)
         log.debug("%s: %s", spec.name, redact(info))
     except ConfigFieldMissingException as exc:
         result.status, result.error = FAILED, _missing_config_line(spec, exc)
@@ -192,6 +195,7 @@ def format_summary(results: list[SourceResult], totals: dict[str, dict[str, int]
             lines.append(f"{head}  {table:<30} {written:>9} {held:>9}")
         if r.error:
             lines.append(f"{'':<14} error: {r.error}")
+        lines.extend(f"{'':<14} note: {note}" for note in r.notes)
     ok = sum(r.status != FAILED for r in results)
     lines.append(f"{ok}/{len(results)} sources loaded in {seconds:.1f}s")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import dlt
 from dlt.sources import DltSource
 
 
@@ -13,12 +14,26 @@ class SourceSpec:
     name: str  # also the dataset (DuckDB schema) name
     config_keys: tuple[str, ...]  # what a user must set, for --help and error lines
     build: Callable[[bool], DltSource]  # full_refresh -> a configured dlt source
+    # After a successful load: notes for the run summary (e.g. the API's counts against the warehouse).
+    reconcile: Callable[[dlt.Pipeline], list[str]] | None = None
 
 
 def _pinogy(full_refresh: bool) -> DltSource:
     from sources.pinogy import pinogy_source
 
     return pinogy_source(full_refresh=full_refresh)
+
+
+def _pinnacle_cart(full_refresh: bool) -> DltSource:
+    from sources.pinnacle_cart import pinnacle_cart_source
+
+    return pinnacle_cart_source(full_refresh=full_refresh)
+
+
+def _pinnacle_cart_reconcile(pipeline: dlt.Pipeline) -> list[str]:
+    from sources.pinnacle_cart.reconcile import reconcile_counts
+
+    return reconcile_counts(pipeline)
 
 
 SOURCES: dict[str, SourceSpec] = {
@@ -31,5 +46,16 @@ SOURCES: dict[str, SourceSpec] = {
             "SOURCES__PINOGY__PASSWORD",
         ),
         _pinogy,
+    ),
+    "pinnacle_cart": SourceSpec(
+        "pinnacle_cart",
+        (
+            "SOURCES__PINNACLE_CART__API_URL",
+            "SOURCES__PINNACLE_CART__USERNAME",
+            "SOURCES__PINNACLE_CART__PASSWORD",
+            "SOURCES__PINNACLE_CART__TOKEN",
+        ),
+        _pinnacle_cart,
+        _pinnacle_cart_reconcile,
     ),
 }

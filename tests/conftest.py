@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.nightly import SourceResult, run_sources
+from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,6 +23,11 @@ PINOGY_SECRETS = {
     "access_key": "TEST-ACCESS-KEY-7f3a",
     "secret_key": "TEST-SECRET-KEY-91bc",
     "password": "TEST-PASSWORD-5d2e",
+}
+PINNACLE_CART_SECRETS = {
+    "username": "TEST-CART-USER-4e1f",
+    "password": "TEST-CART-PASSWORD-b83c",
+    "token": "TEST-CART-TOKEN-0a9d",
 }
 
 
@@ -146,3 +152,30 @@ def fault_record(request: pytest.FixtureRequest) -> Iterator[FaultRecord]:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         with (out / f"{worker}.jsonl").open("a") as fh:
             fh.write(json.dumps(row, default=str) + "\n")
+
+
+@pytest.fixture
+def pinnacle_cart_sim() -> Iterator[PinnacleCartSimulator]:
+    with PinnacleCartSimulator(n_customers=120, n_orders=400, seed=11, **PINNACLE_CART_SECRETS) as sim:
+        yield sim  # type: ignore[misc]
+
+
+@pytest.fixture
+def pinnacle_cart_env(
+    pinnacle_cart_sim: PinnacleCartSimulator, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    env = pinnacle_cart_env_for(pinnacle_cart_sim)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def pinnacle_cart_env_for(sim: PinnacleCartSimulator) -> dict[str, str]:
+    return {
+        "SOURCES__PINNACLE_CART__API_URL": sim.api_url,
+        "SOURCES__PINNACLE_CART__USERNAME": sim.username,
+        "SOURCES__PINNACLE_CART__PASSWORD": sim.password,
+        "SOURCES__PINNACLE_CART__TOKEN": sim.token,
+        "SOURCES__PINNACLE_CART__SHOP_TIMEZONE": "America/New_York",
+        "SOURCES__PINNACLE_CART__BATCH_SIZE": "100",
+    }

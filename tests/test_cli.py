@@ -26,7 +26,7 @@ def test_unknown_source_is_a_usage_error() -> None:
 
 def test_wrong_password_is_one_clear_line_and_a_failed_exit(pinogy_sim: PinogySimulator, db: Path) -> None:
     env = {**pinogy_env_for(pinogy_sim), "SOURCES__PINOGY__PASSWORD": "TEST-WRONG-PASSWORD-0b1d"}
-    out = cli("run", "--db", str(db), env=env)
+    out = cli("run", "--sources", "pinogy", "--db", str(db), env=env)
     assert out.returncode == 1
     errors = [ln for ln in out.stderr.splitlines() if "ERROR" in ln]
     assert len(errors) == 1, out.stderr
@@ -40,7 +40,7 @@ def test_wrong_password_is_one_clear_line_and_a_failed_exit(pinogy_sim: PinogySi
 def test_missing_config_key_names_it(pinogy_sim: PinogySimulator, db: Path) -> None:
     env = pinogy_env_for(pinogy_sim)
     del env["SOURCES__PINOGY__PASSWORD"]
-    out = cli("run", "--db", str(db), env=env)
+    out = cli("run", "--sources", "pinogy", "--db", str(db), env=env)
     assert out.returncode == 1
     assert "pinogy: config: missing SOURCES__PINOGY__PASSWORD" in out.stderr
     assert "Traceback" not in out.stderr
@@ -51,7 +51,7 @@ def test_plain_http_to_a_remote_host_is_refused(db: Path) -> None:
         "SOURCES__PINOGY__API_HOST": "http://pos.example.com",
         **{f"SOURCES__PINOGY__{k.upper()}": v for k, v in PINOGY_SECRETS.items()},
     }
-    out = cli("run", "--db", str(db), env=env)
+    out = cli("run", "--sources", "pinogy", "--db", str(db), env=env)
     assert out.returncode == 1
     assert "uses plain http for pos.example.com" in out.stderr
 
@@ -62,7 +62,7 @@ def test_secrets_never_leak_into_output_files_or_tables(
     env = {**pinogy_env_for(pinogy_sim), "SOURCES__PINOGY__PAGE_SIZE": "60"}
     pinogy_sim.expire_sessions_after = 4  # several logins: several session tokens to leak
     pinogy_sim.faults.add("status", status=503, times=1)
-    out = cli("--log-level", "DEBUG", "run", "--db", str(db), env=env)
+    out = cli("--log-level", "DEBUG", "run", "--sources", "pinogy", "--db", str(db), env=env)
     assert out.returncode == 0, out.stderr
     secrets = [*PINOGY_SECRETS.values(), *pinogy_sim.issued_tokens]
     assert len(pinogy_sim.issued_tokens) >= 2
@@ -91,7 +91,7 @@ def test_secrets_never_leak_into_output_files_or_tables(
 
 
 def test_run_loads_then_builds_models(pinogy_sim: PinogySimulator, db: Path) -> None:
-    out = cli("run", "--db", str(db), env=pinogy_env_for(pinogy_sim))
+    out = cli("run", "--sources", "pinogy", "--db", str(db), env=pinogy_env_for(pinogy_sim))
     assert out.returncode == 0, out.stderr
     assert "models:" in out.stdout
     assert query(db, "select count(*) > 1 from analytics.dim_supplier") == [(True,)]
@@ -124,7 +124,7 @@ def test_a_redirect_is_refused_so_credentials_never_follow_it(pinogy_sim: Pinogy
             headers={"Location": f"{elsewhere.url}/api/purchase_orders"},
             path_contains="/api/purchase_orders",
         )
-        out = cli("run", "--db", str(db), env=pinogy_env_for(pinogy_sim))
+        out = cli("run", "--sources", "pinogy", "--db", str(db), env=pinogy_env_for(pinogy_sim))
         assert out.returncode == 1
         assert "pinogy: GET /api/purchase_orders: unexpected redirect (HTTP 302)" in out.stderr
         assert elsewhere.calls == []
