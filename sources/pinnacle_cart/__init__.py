@@ -84,22 +84,32 @@ def pinnacle_cart_source(
     )
 
 
-def _hints(
-    table: str, disposition: str, primary_key: Sequence[str], merge_key: str, columns: dict[str, Any]
-) -> Any:
+def _parent_hints(table: str, disposition: str, primary_key: str, columns: dict[str, Any]) -> Any:
     return dlt.mark.make_hints(
         table_name=table,
         write_disposition=disposition,  # type: ignore[arg-type]
-        primary_key=list(primary_key),
+        primary_key=primary_key,
+        columns=columns,
+    )
+
+
+def _hints(table: str, disposition: str, merge_key: str, columns: dict[str, Any]) -> Any:
+    """Hints of a child table, replaced as a set per parent through `merge_key`.
+
+    Its rows are unique by construction (each parent is read once per run), and it deliberately has no
+    primary key: dlt would delete with `key = .. OR merge_key = ..`, a nested-loop join (see pinogy).
+    """
+    return dlt.mark.make_hints(
+        table_name=table,
+        write_disposition=disposition,  # type: ignore[arg-type]
         merge_key=merge_key,
         # hard_delete only means something to a merge (dlt warns about it on replace).
         columns={**columns, **TOMBSTONE_HINT} if disposition == "merge" else columns,
     )
 
 
-@dlt.resource(
-    name="orders", primary_key="order_id", write_disposition="merge", columns=column_hints(ORDER_FIELDS)
-)
+# Table hints are set per table variant below: hints on the decorator would leak into the child tables.
+@dlt.resource(name="orders", write_disposition="merge")
 def orders(
     client: PinnacleCartClient,
     builder: TableBuilder,
@@ -113,21 +123,15 @@ def orders(
     now = datetime.now(UTC)
     full = needs_full_read(state, now, full_refresh, full_refresh_every_days)
     disposition: Literal["replace", "merge"] = "replace" if full else "merge"
-    order_hints = dlt.mark.make_hints(table_name="orders", write_disposition=disposition)
-    item_hints = _hints(
-        "order_items", disposition, ("order_id", "line_number"), "order_id", column_hints(ORDER_ITEM_FIELDS)
-    )
+    order_hints = _parent_hints("orders", disposition, "order_id", column_hints(ORDER_FIELDS))
+    item_hints = _hints("order_items", disposition, "order_id", column_hints(ORDER_ITEM_FIELDS))
     option_hints = _hints(
-        "order_item_options",
-        disposition,
-        ("order_id", "line_number", "option_number"),
-        "order_id",
-        column_hints(ORDER_ITEM_OPTION_FIELDS),
+        "order_item_options", disposition, "order_id", column_hints(ORDER_ITEM_OPTION_FIELDS)
     )
     stats = OrderReadStats()
     for batch in read_orders(client, state, full, lookback_days, batch_size, stats):
         order_table, item_table, option_table = _tables(order_tables, builder, batch, not full, "GetOrders")
-        yield dlt.mark.with_hints(order_table, order_hints)
+        yield dlt.mark.with_hints(order_table, order_hints, create_table_variant=True)
         yield dlt.mark.with_hints(item_table, item_hints, create_table_variant=True)
         yield dlt.mark.with_hints(option_table, option_hints, create_table_variant=True)
     # Reached only when every batch was read: dlt commits this state with the data it describes.
@@ -143,46 +147,38 @@ def orders(
     state["api_count"] = client.counts["GetOrderCount"]
 
 
-@dlt.resource(
-    name="customers", primary_key="user_id", write_disposition="merge", columns=column_hints(CUSTOMER_FIELDS)
-)
+@dlt.resource(name="customers", write_disposition="merge")
 def customers(
     client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
 ) -> Iterator[Any]:
     """Every customer with their address book (the API has no change filter), merged on `user_id`."""
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
-    customer_hints = dlt.mark.make_hints(table_name="customers", write_disposition=disposition)
-    address_hints = _hints(
-        "customer_addresses", disposition, ("user_id", "address_number"), "user_id", column_hints(ADDRESS)
-    )
+    customer_hints = _parent_hints("customers", disposition, "user_id", column_hints(CUSTOMER_FIELDS))
+    address_hints = _hints("customer_addresses", disposition, "user_id", column_hints(ADDRESS))
     for batch in client.offset_batches("GetCustomers", "GetCustomerCount", batch_size):
         customer_table, address_table = _tables(
             customer_tables, builder, batch, disposition == "merge", "GetCustomers"
         )
-        yield dlt.mark.with_hints(customer_table, customer_hints)
+        yield dlt.mark.with_hints(customer_table, customer_hints, create_table_variant=True)
         yield dlt.mark.with_hints(address_table, address_hints, create_table_variant=True)
     state["api_count"] = client.counts["GetCustomerCount"]
 
 
-@dlt.resource(
-    name="products", primary_key="pid", write_disposition="merge", columns=column_hints(PRODUCT_FIELDS)
-)
+@dlt.resource(name="products", write_disposition="merge")
 def products(
     client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
 ) -> Iterator[Any]:
     """Every product (all categories) with its option tree flattened, merged on `pid`."""
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
-    product_hints = dlt.mark.make_hints(table_name="products", write_disposition=disposition)
-    option_hints = _hints(
-        "product_options", disposition, ("pid", "option_key"), "pid", column_hints(PRODUCT_OPTION_FIELDS)
-    )
+    product_hints = _parent_hints("products", disposition, "pid", column_hints(PRODUCT_FIELDS))
+    option_hints = _hints("product_options", disposition, "pid", column_hints(PRODUCT_OPTION_FIELDS))
     for batch in client.product_batches(batch_size):
         product_table, option_table = _tables(
             product_tables, builder, batch, disposition == "merge", "GetProducts"
         )
-        yield dlt.mark.with_hints(product_table, product_hints)
+        yield dlt.mark.with_hints(product_table, product_hints, create_table_variant=True)
         yield dlt.mark.with_hints(option_table, option_hints, create_table_variant=True)
     state["api_count"] = client.counts["GetProductCount"]
 
