@@ -14,6 +14,7 @@ from pathlib import Path
 from pipelines.models import build
 from pipelines.nightly import format_summary, pipelines_dir_for, run_sources, table_totals
 from simulators.base import Simulator
+from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 
@@ -48,11 +49,22 @@ def _pinnacle_cart_config(sim: Simulator) -> dict[str, str]:
     }
 
 
+def _pinmeto_config(sim: Simulator) -> dict[str, str]:
+    assert isinstance(sim, PinmetoSimulator)
+    return {
+        "SOURCES__PINMETO__API_URL": sim.url,
+        "SOURCES__PINMETO__ACCOUNT_ID": sim.account_id,
+        "SOURCES__PINMETO__APP_ID": sim.app_id,
+        "SOURCES__PINMETO__APP_SECRET": sim.app_secret,
+    }
+
+
 DEMO_SOURCES: dict[str, DemoSource] = {
     "pinogy": DemoSource(lambda: PinogySimulator(n_pos=3000), _pinogy_config),
     "pinnacle_cart": DemoSource(
         lambda: PinnacleCartSimulator(n_customers=2000, n_orders=10000), _pinnacle_cart_config
     ),
+    "pinmeto": DemoSource(PinmetoSimulator, _pinmeto_config),
 }
 
 

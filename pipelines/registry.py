@@ -36,6 +36,13 @@ def _pinnacle_cart_reconcile(pipeline: dlt.Pipeline) -> list[str]:
     return reconcile_counts(pipeline)
 
 
+def _pinmeto(full_refresh: bool) -> DltSource:
+    from sources.pinmeto import pinmeto_source
+
+    # Every run reads every location (the API has no change filter): a full refresh changes nothing.
+    return pinmeto_source()
+
+
 SOURCES: dict[str, SourceSpec] = {
     "pinogy": SourceSpec(
         "pinogy",
@@ -57,5 +64,10 @@ SOURCES: dict[str, SourceSpec] = {
         ),
         _pinnacle_cart,
         _pinnacle_cart_reconcile,
+    ),
+    "pinmeto": SourceSpec(
+        "pinmeto",
+        ("SOURCES__PINMETO__ACCOUNT_ID", "SOURCES__PINMETO__APP_ID", "SOURCES__PINMETO__APP_SECRET"),
+        _pinmeto,
     ),
 }

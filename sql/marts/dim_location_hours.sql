@@ -11,7 +11,7 @@ locations as (
 
 final as (
     select
-        l.location_key || '|' || h.weekday || '|' || coalesce(cast(h.opens_at as varchar), 'closed')
+        l.location_key || '|' || h.weekday || '|' || h.span_number
             as location_hours_key,
         l.location_key,
         l.location_name,

@@ -1,0 +1,19 @@
+-- Current special opening hours (holidays, events): one row per store and date range.
+with source as (
+    select * from pinmeto.special_opening_hours
+),
+
+renamed as (
+    select
+        store_id,
+        label,
+        cast(start_date as date) as start_date,
+        cast(end_date as date) as end_date,
+        coalesce(is_closed, false) as is_closed,
+        cast(opens_at as time) as opens_at,
+        cast(closes_at as time) as closes_at
+    from source
+    where _dlt_valid_to is null
+)
+
+select * from renamed
