@@ -1,4 +1,4 @@
-"""A local stand-in of the PinMeTo Locations API v1: OAuth client-credentials tokens, cursor paging, rate limit.
+"""A local stand-in of the PinMeTo Locations API v1: client-credentials tokens, cursor paging, rate limit.
 
 Follows `pinmeto-locations-api.txt`; where it is silent, the contract stated in the PinMeTo issue:
 

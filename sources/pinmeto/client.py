@@ -103,7 +103,7 @@ class PinmetoClient:
         return str(token), float(body.get("expires_in") or 3600)
 
     def location_pages(self, page_size: int = settings.MAX_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
-        """Yield every page of locations, following `paging.next` (or `nextUrl`) while it stays on our host."""
+        """Yield every page of locations, following `paging.next` (or `nextUrl`) on our host only."""
         path = settings.LOCATIONS_PATH.format(account_id=self.account_id)
         url: str | None = f"{self.api_url}{path}?pagesize={min(page_size, settings.MAX_PAGE_SIZE)}"
         while url:
@@ -174,7 +174,7 @@ class PinmetoClient:
 
 
 def _reset_time(response: requests.Response) -> float:
-    """Return when the quota resets (epoch seconds): `x-ratelimit-reset`, else `Retry-After`, else a minute."""
+    """Return when the quota resets (epoch seconds): `x-ratelimit-reset`, else `Retry-After`."""
     try:
         return float(response.headers["x-ratelimit-reset"])
     except (KeyError, ValueError):
