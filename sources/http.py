@@ -45,7 +45,8 @@ SECRET_FIELD_NAMES = (
 _FIELD_PATTERN = re.compile(
     r"(?i)(?P<name>\b(?:"
     + "|".join(SECRET_FIELD_NAMES)
-    + r"))(?P<sep>=|\"?\s*:\s*\"?|'\s*:\s*')(?P<value>[^&\s\"',}]+)"
+    # `name=value` (query, form) or a quoted JSON/dict key: `"name": "value"`, `'name': 'value'`.
+    + r"))(?P<sep>=|\"\s*:\s*\"?|'\s*:\s*'?)(?P<value>[^&\s\"',}]+)"
 )
 _AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 REDACTED = "***"

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.nightly import SourceResult, run_sources
+from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 
@@ -179,3 +180,31 @@ def pinnacle_cart_env_for(sim: PinnacleCartSimulator) -> dict[str, str]:
         "SOURCES__PINNACLE_CART__SHOP_TIMEZONE": "America/New_York",
         "SOURCES__PINNACLE_CART__BATCH_SIZE": "100",
     }
+
+
+# --- PinMeTo ---------------------------------------------------------------------------------------------
+PINMETO_SECRETS = {"app_id": "TEST-PINMETO-APP-3c9e", "app_secret": "TEST-PINMETO-SECRET-8a41"}
+
+
+@pytest.fixture
+def pinmeto_sim() -> Iterator[PinmetoSimulator]:
+    with PinmetoSimulator(account_id="testchain", **PINMETO_SECRETS) as sim:
+        yield sim  # type: ignore[misc]
+
+
+def pinmeto_env_for(sim: PinmetoSimulator) -> dict[str, str]:
+    return {
+        "SOURCES__PINMETO__API_URL": sim.url,
+        "SOURCES__PINMETO__ACCOUNT_ID": sim.account_id,
+        "SOURCES__PINMETO__APP_ID": sim.app_id,
+        "SOURCES__PINMETO__APP_SECRET": sim.app_secret,
+        "SOURCES__PINMETO__PAGE_SIZE": "2",
+    }
+
+
+@pytest.fixture
+def pinmeto_env(pinmeto_sim: PinmetoSimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = pinmeto_env_for(pinmeto_sim)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
