@@ -17,6 +17,7 @@ from simulators.base import Simulator
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
+from simulators.plugivery import PlugiverySimulator
 
 log = logging.getLogger("retail.demo")
 
@@ -59,12 +60,18 @@ def _pinmeto_config(sim: Simulator) -> dict[str, str]:
     }
 
 
+def _plugivery_config(sim: Simulator) -> dict[str, str]:
+    assert isinstance(sim, PlugiverySimulator)
+    return {"SOURCES__PLUGIVERY__API_URL": sim.url + "/catalog/", "SOURCES__PLUGIVERY__TOKEN": sim.token}
+
+
 DEMO_SOURCES: dict[str, DemoSource] = {
     "pinogy": DemoSource(lambda: PinogySimulator(n_pos=3000), _pinogy_config),
     "pinnacle_cart": DemoSource(
         lambda: PinnacleCartSimulator(n_customers=2000, n_orders=10000), _pinnacle_cart_config
     ),
     "pinmeto": DemoSource(PinmetoSimulator, _pinmeto_config),
+    "plugivery": DemoSource(PlugiverySimulator, _plugivery_config),
 }
 
 

@@ -20,7 +20,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.logs import protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
-from sources.http import SourceError, api_calls, redact
+from sources.http import SourceError, api_calls, redact, take_deferred
 
 log = logging.getLogger("retail.nightly")
 
@@ -61,6 +61,7 @@ def run_sources(db_path: Path, names: list[str], full_refresh: bool = False) -> 
 
 def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceResult:
     result = SourceResult(spec.name)
+    take_deferred(spec.name)  # a stale word from an earlier run in this process does not count
     started, calls_before = time.monotonic(), api_calls(spec.name)
     log.info(
         "%s: loading into %s (schema %s)%s",
@@ -77,6 +78,9 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         result.rows = _rows_written(pipeline)
         if spec.reconcile is not None:
             result.notes = spec.reconcile(pipeline)
+        deferred = take_deferred(spec.name)
+        if deferred:
+            result.status, result.error = DEFERRED, deferred
         log.debug("%s: %s", spec.name, redact(info))
     except ConfigFieldMissingException as exc:
         result.status, result.error = FAILED, _missing_config_line(spec, exc)

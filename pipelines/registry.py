@@ -43,6 +43,26 @@ def _pinmeto(full_refresh: bool) -> DltSource:
     return pinmeto_source()
 
 
+def _plugivery(full_refresh: bool) -> DltSource:
+    from sources.plugivery import plugivery_source
+
+    return plugivery_source(full_refresh=full_refresh)
+
+
+def _plugivery_notes(pipeline: dlt.Pipeline) -> list[str]:
+    """Say how many products still wait for details and how much of today's budget is spent."""
+    resources = pipeline.state.get("sources", {}).get("plugivery", {}).get("resources", {})
+    last = (resources.get("products") or {}).get("last_run") or {}
+    return (
+        [
+            f"reads this run {last.get('reads', 0)}, today {last.get('reads_today', 0)}; "
+            f"{last.get('queue', 0)} products wait for details"
+        ]
+        if last
+        else []
+    )
+
+
 SOURCES: dict[str, SourceSpec] = {
     "pinogy": SourceSpec(
         "pinogy",
@@ -70,4 +90,5 @@ SOURCES: dict[str, SourceSpec] = {
         ("SOURCES__PINMETO__ACCOUNT_ID", "SOURCES__PINMETO__APP_ID", "SOURCES__PINMETO__APP_SECRET"),
         _pinmeto,
     ),
+    "plugivery": SourceSpec("plugivery", ("SOURCES__PLUGIVERY__TOKEN",), _plugivery, _plugivery_notes),
 }
