@@ -168,6 +168,9 @@ class Simulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; without TCP_NODELAY each small reply waits
+            # ~40 ms for a delayed ACK, which made every simulator call cost that much.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep stderr quiet
                 pass

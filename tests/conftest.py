@@ -16,6 +16,7 @@ from pipelines.nightly import SourceResult, run_sources
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
+from simulators.plugivery import PlugiverySimulator
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -205,6 +206,28 @@ def pinmeto_env_for(sim: PinmetoSimulator) -> dict[str, str]:
 @pytest.fixture
 def pinmeto_env(pinmeto_sim: PinmetoSimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     env = pinmeto_env_for(pinmeto_sim)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+# --- Plugivery -------------------------------------------------------------------------------------------
+PLUGIVERY_TOKEN = "TEST-PLUGIVERY-TOKEN-5f0d"
+
+
+@pytest.fixture
+def plugivery_sim() -> Iterator[PlugiverySimulator]:
+    with PlugiverySimulator(token=PLUGIVERY_TOKEN, now=1_795_000_000) as sim:
+        yield sim  # type: ignore[misc]
+
+
+def plugivery_env_for(sim: PlugiverySimulator) -> dict[str, str]:
+    return {"SOURCES__PLUGIVERY__API_URL": sim.url + "/catalog/", "SOURCES__PLUGIVERY__TOKEN": sim.token}
+
+
+@pytest.fixture
+def plugivery_env(plugivery_sim: PlugiverySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = plugivery_env_for(plugivery_sim)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

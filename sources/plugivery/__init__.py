@@ -35,8 +35,14 @@ log = logging.getLogger("retail.plugivery")
 
 MONEY = {"data_type": "decimal", "precision": 18, "scale": 4}
 PRICE_FIELDS = ("msrp", "map", "cost", "reg_map", "reg_cost")
-PRICE_COLUMNS = {name: MONEY for name in PRICE_FIELDS}
+DETAIL_FIELDS = ("id", "name", "desc", "url", "img", "brand_id", "brand_name", "cat_id", "cat_name")
+PROMO_MONEY = ("msrp", "promo_map", "promo_cost", "reg_map", "reg_cost")
 TS = {"data_type": "timestamp", "timezone": True}
+
+
+def _columns(money: tuple[str, ...], *timestamps: str) -> dict[str, Any]:
+    """Fresh column hints per call (dlt writes each column's name into its dict)."""
+    return {**{name: dict(MONEY) for name in money}, **{name: dict(TS) for name in timestamps}}
 
 
 @dlt.source(name=settings.SOURCE_NAME, max_table_nesting=0)
@@ -84,33 +90,18 @@ def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False)
         ledger["month_reads"] += 1
         return client.call(act, **params)
 
+    def make(table: str, key: str | list[str], columns: dict[str, Any], disposition: Any = "merge") -> Any:
+        return dlt.mark.make_hints(
+            table_name=table, primary_key=key, columns=columns, write_disposition=disposition
+        )
+
     hints = {
-        "products": dlt.mark.make_hints(
-            table_name="products", primary_key="id", columns={**PRICE_COLUMNS, "date": TS}
-        ),
-        "product_prices": dlt.mark.make_hints(
-            table_name="product_prices", primary_key=["id", "date"], columns={**PRICE_COLUMNS, "date": TS}
-        ),
-        "product_details": dlt.mark.make_hints(
-            table_name="product_details", primary_key="id", columns={"date": TS, "fetched_at": TS}
-        ),
-        "promotions": dlt.mark.make_hints(
-            table_name="promotions",
-            primary_key="id",
-            columns={
-                "msrp": MONEY,
-                "promo_map": MONEY,
-                "promo_cost": MONEY,
-                "reg_map": MONEY,
-                "reg_cost": MONEY,
-                "start": TS,
-                "end": TS,
-            },
-        ),
-        "brands": dlt.mark.make_hints(table_name="brands", primary_key="id", write_disposition="replace"),
-        "categories": dlt.mark.make_hints(
-            table_name="categories", primary_key="id", write_disposition="replace"
-        ),
+        "products": make("products", "id", _columns(PRICE_FIELDS, "date")),
+        "product_prices": make("product_prices", ["id", "date"], _columns(PRICE_FIELDS, "date")),
+        "product_details": make("product_details", "id", _columns((), "date", "fetched_at")),
+        "promotions": make("promotions", "id", _columns(PROMO_MONEY, "start", "end")),
+        "brands": make("brands", "id", {}, "replace"),
+        "categories": make("categories", "id", {}, "replace"),
     }
 
     def rows(table: str, records: list[dict[str, Any]]) -> Any:
@@ -175,37 +166,29 @@ def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False)
             state["reference_day"] = ledger["day"]
 
         details: list[dict[str, Any]] = []
-        for product_id in sorted(queue, key=lambda k: (queue[k], int(k))):
-            if budget.left(ledger) <= 0:
-                break
-            records = as_records(read("get", id=product_id), f"act=get id={product_id}")
-            for record in records[:1]:  # 462 "No Result": the product is gone; nothing to keep
-                details.append(
-                    {
-                        k: record.get(k)
-                        for k in (
-                            "id",
-                            "name",
-                            "desc",
-                            "url",
-                            "img",
-                            "brand_id",
-                            "brand_name",
-                            "cat_id",
-                            "cat_name",
-                        )
-                    }
-                    | {"date": _when(record.get("date")), "fetched_at": _when(now)}
-                )
-            del queue[product_id]
+        stopped: Exception | None = None
+        try:
+            for product_id in sorted(queue, key=lambda k: (queue[k], int(k))):
+                if budget.left(ledger) <= 0:
+                    break
+                records = as_records(read("get", id=product_id), f"act=get id={product_id}")
+                for record in records[:1]:  # 462 "No Result": the product is gone; nothing to keep
+                    details.append(
+                        {k: record.get(k) for k in DETAIL_FIELDS}
+                        | {"date": _when(record.get("date")), "fetched_at": _when(now)}
+                    )
+                del queue[product_id]
+        except (QuotaExhausted, _Spent) as exc:
+            stopped = exc  # keep what was fetched before the quota ran out
         if details:
             yield rows("product_details", details)
-    except (QuotaExhausted, _Spent) as exc:
-        reason = str(exc) if isinstance(exc, QuotaExhausted) else "tonight's read budget is spent"
-        report_deferred(
-            settings.SOURCE_NAME, f"plugivery: deferred: {reason}; {len(queue)} products wait for details"
-        )
-        log.warning("plugivery: stopping early: %s; what was read is kept", reason)
+        if stopped is not None:
+            raise stopped
+    except _Spent:
+        log.info("plugivery: tonight's read budget is spent; the rest waits for the next run")
+    except QuotaExhausted as exc:
+        report_deferred(settings.SOURCE_NAME, f"{exc}; {len(queue)} products wait for details")
+        log.warning("plugivery: stopping early: %s; what was read is kept", exc)
     state["last_run"] = {"reads": client.reads, "queue": len(queue), "reads_today": ledger["day_reads"]}
     if queue:
         log.info("plugivery: %d products still wait for details (next nights)", len(queue))
