@@ -105,22 +105,40 @@ class PinmetoClient:
     def location_pages(self, page_size: int = settings.MAX_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
         """Yield every page of locations, following `paging.next` (or `nextUrl`) on our host only."""
         path = settings.LOCATIONS_PATH.format(account_id=self.account_id)
-        url: str | None = f"{self.api_url}{path}?pagesize={min(page_size, settings.MAX_PAGE_SIZE)}"
+        size = min(page_size, settings.MAX_PAGE_SIZE)
+        url: str | None = f"{self.api_url}{path}?pagesize={size}"
+        call = f"GET {path}"
+        seen: set[str] = set()
         while url:
-            body = self._get_json(url, f"GET {path}")
+            body = self._get_json(url, call)
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
-                raise PinmetoError(f"GET {path}", "reply has no data list", "report this to PinMeTo")
+                raise PinmetoError(call, "reply has no data list", "report this to PinMeTo")
             for record in data:
                 if not isinstance(record, dict) or not record.get("storeId"):
+                    raise PinmetoError(call, "a location in the page has no storeId", "report it to PinMeTo")
+                if str(record["storeId"]) in seen:
                     raise PinmetoError(
-                        f"GET {path}", "a location in the page has no storeId", "report it to PinMeTo"
+                        call,
+                        f"storeId {record['storeId']!r} came twice in one read",
+                        "report it to PinMeTo; nothing was loaded",
                     )
-            yield data
+                seen.add(str(record["storeId"]))
+            if data:
+                yield data
             paging = body.get("paging") or {}
             url = paging.get("next") or paging.get("nextUrl")
             if url:
-                self._check_same_origin(url, f"GET {path}")
+                self._check_same_origin(url, call)
+                if "pagesize=" not in url:  # the doc's next URLs carry only the cursor
+                    url += f"&pagesize={size}"
+        if not seen:
+            # A full read that finds nothing would retire every store: more likely a wrong account id.
+            raise PinmetoError(
+                call,
+                "the API returned no locations; refusing to mark every store as gone",
+                "check SOURCES__PINMETO__ACCOUNT_ID",
+            )
 
     def _check_same_origin(self, url: str, call: str) -> None:
         ours, theirs = urlsplit(self.api_url), urlsplit(url)
@@ -149,15 +167,21 @@ class PinmetoClient:
 
     def _send(self, method: str, url: str, call: str, **kwargs: Any) -> requests.Response:
         """Send, waiting out the rate limit: once the quota is spent (remaining 0) or after a 429."""
-        while True:
+        for _ in range(settings.MAX_RATE_LIMITED_ATTEMPTS):
             if self._reset_at is not None:
                 self._wait_until(self._reset_at, call)
                 self._reset_at = None
             response = self.http.request(method, url, **kwargs)
             if response.status_code == 429 or response.headers.get("x-ratelimit-remaining") == "0":
-                self._reset_at = _reset_time(response)
+                # At least a second: a reset already past (clock skew) must not make us hammer the API.
+                self._reset_at = max(_reset_time(response), time.time() + 1)
             if response.status_code != 429:
                 return response
+        raise PinmetoError(
+            call,
+            f"still rate limited (HTTP 429) after {settings.MAX_RATE_LIMITED_ATTEMPTS} waits",
+            "run later; another integration may be using this account's quota",
+        )
 
     def _wait_until(self, moment: float, call: str) -> None:
         wait = max(0.0, moment - time.time())

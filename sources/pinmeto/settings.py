@@ -11,6 +11,7 @@ MAX_PAGE_SIZE = 250  # "pagesize ... default 100, max 250"
 TOKEN_RENEW_MARGIN_SECONDS = 120
 # 3600 requests an hour: when the quota is spent, wait for its reset, but never longer than this.
 DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS = 900
+MAX_RATE_LIMITED_ATTEMPTS = 4  # a 429 right after waiting for the reset, this often, is a failure
 DAY_KEYS = {
     "mon": "Monday",
     "tue": "Tuesday",

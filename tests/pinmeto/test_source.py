@@ -280,3 +280,23 @@ def test_secrets_and_tokens_never_leak(db: Path, pinmeto_sim: PinmetoSimulator) 
                 (0,)
             ]
     assert json.dumps(PINMETO_SECRETS)  # the distinct strings above are what a leak would show
+
+
+def test_an_empty_read_fails_instead_of_retiring_every_store(db: Path, pinmeto_sim: PinmetoSimulator) -> None:
+    run(db, ["pinmeto"])
+    for store_id in list(pinmeto_sim.truth()):
+        pinmeto_sim.remove_store(store_id)
+    [result] = run(db, ["pinmeto"])
+    assert result.status == "failed"
+    assert "refusing to mark every store as gone" in (result.error or "")
+    assert len(current_stores(db)) == 6
+
+
+def test_a_429_that_keeps_coming_fails_after_a_few_waits(db: Path, pinmeto_sim: PinmetoSimulator) -> None:
+    pinmeto_sim.faults.add(
+        "status", status=429, times=10, headers={"x-ratelimit-reset": "0"}, path_contains="/locations"
+    )
+    [result] = run(db, ["pinmeto"])
+    assert result.status == "failed"
+    assert "still rate limited (HTTP 429)" in (result.error or "")
+    assert len(pinmeto_sim.calls_to("/locations")) == 4
