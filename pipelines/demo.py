@@ -93,6 +93,6 @@ def run_demo(db_path: Path) -> int:
     print(
         f"\nThe warehouse is {db_path}. Open it with DuckDB, e.g.:\n"
         f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{db_path}', read_only=True)"
-        ".sql('select * from pinogy.purchase_orders limit 5').show()\""
+        ".sql('select * from analytics.supplier_spend_monthly order by spend desc limit 5').show()\""
     )
     return 0 if all(r.status != "failed" for r in results) and models.ok else 1
