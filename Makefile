@@ -27,6 +27,8 @@ lint: install
 
 bench: install
 	$(PY) -m bench.pinogy_sync
+	$(PY) -m bench.pinnacle_cart
+	$(PY) -m bench.models
 
 reliability: install
 	rm -rf build/reliability

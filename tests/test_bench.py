@@ -34,3 +34,17 @@ def test_pinogy_bench_runs_and_reports_every_figure(tmp_path) -> None:  # type: 
     for key in ("full_over_floor", "incremental_over_full"):
         assert run[key] > 0
     assert "rows/s" in out.stdout
+
+
+def test_models_bench_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.models", "--scale", "0.001", "--results", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads((tmp_path / "models.json").read_text())
+    assert result["models_skipped"] == 0 and result["tests_failed"] == 0
+    assert result["fct_purchase_order_lines"] > 0
