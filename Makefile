@@ -23,7 +23,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy sources pipelines simulators
+	$(VENV)/bin/mypy sources pipelines simulators bench
 
 bench: install
 	$(PY) -m bench.pinogy_sync
