@@ -1,0 +1,189 @@
+"""The reliability matrix for Pinnacle Cart, PinMeTo and Plugivery (Pinogy: tests/pinogy/test_faults.py).
+
+Each case drives one simulator fault switch over real HTTP into a real DuckDB file, then compares the
+warehouse with what the simulator holds: every key present once, nothing lost.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.nightly import pipelines_dir_for
+from simulators.base import Simulator
+from simulators.pinmeto import PinmetoSimulator
+from simulators.pinnacle_cart import PinnacleCartSimulator
+from simulators.plugivery import PlugiverySimulator
+from tests.conftest import (
+    PINMETO_SECRETS,
+    PINNACLE_CART_SECRETS,
+    PLUGIVERY_TOKEN,
+    REPO,
+    FaultRecord,
+    pinmeto_env_for,
+    pinnacle_cart_env_for,
+    plugivery_env_for,
+    query,
+    run,
+)
+
+
+@dataclass
+class Case:
+    start: Callable[[], Simulator]
+    env: Callable[[Any], dict[str, str]]
+    path: str  # a path fragment of the data calls, for fault switches
+    # (sql for rows and distinct keys, the simulator's expected count)
+    tables: Callable[[Any], list[tuple[str, int]]]
+
+
+CASES = {
+    "pinnacle_cart": Case(
+        lambda: PinnacleCartSimulator(n_customers=40, n_orders=150, **PINNACLE_CART_SECRETS),
+        pinnacle_cart_env_for,
+        "index.php",
+        lambda sim: [
+            ("select count(*), count(distinct order_id) from pinnacle_cart.orders", len(sim.orders)),
+            ("select count(*), count(distinct user_id) from pinnacle_cart.customers", len(sim.customers)),
+            ("select count(*), count(distinct pid) from pinnacle_cart.products", len(sim.products)),
+        ],
+    ),
+    "pinmeto": Case(
+        lambda: PinmetoSimulator(account_id="testchain", **PINMETO_SECRETS),
+        pinmeto_env_for,
+        "/locations",
+        lambda sim: [
+            (
+                "select count(*), count(distinct store_id) from pinmeto.locations where _dlt_valid_to is null",  # noqa: E501
+                len(sim.truth()),
+            )
+        ],
+    ),
+    "plugivery": Case(
+        lambda: PlugiverySimulator(token=PLUGIVERY_TOKEN, now=1_795_000_000),
+        plugivery_env_for,
+        "/catalog",
+        lambda sim: [
+            ("select count(*), count(distinct id) from plugivery.products", len(sim.products)),
+            ("select count(*), count(distinct id) from plugivery.product_details", len(sim.products)),
+        ],
+    ),
+}
+
+
+@contextmanager
+def source(name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    case = CASES[name]
+    with case.start() as sim:
+        for key, value in case.env(sim).items():
+            monkeypatch.setenv(key, value)
+        yield sim
+
+
+def check(db: Path, name: str, sim: Any, record: FaultRecord, status: str, retries: int = 0) -> None:
+    expected = found = duplicates = 0
+    for sql, want in CASES[name].tables(sim):
+        [(rows, keys)] = query(db, sql)
+        expected, found, duplicates = expected + want, found + keys, duplicates + rows - keys
+    record.record(
+        rows_expected=expected, rows_found=found, duplicates=duplicates, retries=retries, exit_status=status
+    )
+    assert (found, duplicates) == (expected, 0)
+
+
+def hits(sim: Simulator, injected: int) -> int:
+    """How many injected faults requests actually ran into (what is left in the queue was not hit)."""
+    return injected - sum(f.times for f in sim.faults._faults)
+
+
+def matrix(fault: str) -> list[Any]:
+    return [pytest.param(name, marks=pytest.mark.fault(name, fault), id=name) for name in CASES]
+
+
+@pytest.mark.parametrize("name", matrix("connection reset"))
+def test_connection_reset(
+    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source(name, monkeypatch) as sim:
+        sim.faults.add("reset", times=2, path_contains=CASES[name].path)
+        [result] = run(db, [name])
+        assert result.status == "succeeded", result.error
+        check(db, name, sim, fault_record, result.status, retries=hits(sim, 2))
+        assert hits(sim, 2) == 2
+
+
+@pytest.mark.parametrize("name", matrix("burst of 500/502/503"))
+def test_server_error_burst(
+    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source(name, monkeypatch) as sim:
+        for status in (500, 502, 503):
+            sim.faults.add("status", status=status, times=1, after=1, path_contains=CASES[name].path)
+        [result] = run(db, [name])
+        assert result.status == "succeeded", result.error
+        check(db, name, sim, fault_record, result.status, retries=hits(sim, 3))
+        assert hits(sim, 3) == 3
+
+
+@pytest.mark.parametrize("name", matrix("malformed page (truncated body)"))
+def test_truncated_page(
+    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source(name, monkeypatch) as sim:
+        sim.faults.add("truncate", times=1, after=1, path_contains=CASES[name].path)
+        [failed] = run(db, [name])
+        assert failed.status == "failed"
+        assert (failed.error or "").startswith(f"{name}: ") and "\n" not in (failed.error or "")
+        [again] = run(db, [name])
+        assert again.status == "succeeded", again.error
+        check(db, name, sim, fault_record, f"{failed.status}, then {again.status}")
+
+
+@pytest.mark.parametrize(
+    ("name", "phase"),
+    [
+        pytest.param(
+            name, phase, marks=pytest.mark.fault(name, f"SIGKILL during {phase}"), id=f"{name}-{phase}"
+        )
+        for name in CASES
+        for phase in ("extract", "load")
+    ],
+)
+def test_sigkill(
+    name: str, phase: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source(name, monkeypatch) as sim:
+        crashed = subprocess.run(
+            [sys.executable, "-m", "tests.crash_run", str(db), name, phase],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        [result] = run(db, [name])
+        assert result.status == "succeeded", result.error
+        check(db, name, sim, fault_record, f"killed, then {result.status}")
+
+
+@pytest.mark.parametrize("name", matrix("dlt working directory deleted between runs"))
+def test_working_dir_deleted(
+    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source(name, monkeypatch) as sim:
+        run(db, [name])
+        shutil.rmtree(pipelines_dir_for(db))
+        [result] = run(db, [name])
+        assert result.status == "succeeded", result.error
+        check(db, name, sim, fault_record, result.status)
