@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.logs import setup_logging, warn_if_secrets_readable
@@ -20,7 +22,9 @@ EPILOG = """examples:
   python -m pipelines run --full-refresh           # re-read everything, drop what vanished upstream
   python -m pipelines demo                         # local simulators -> demo.duckdb
 
-exit status: 0 when every selected source loaded, 1 when any failed, 2 on a usage error."""
+exit status: 0 when every selected source loaded (or was deferred), 1 when any failed or an SQL test
+failed, 2 on a usage error, 3 when another run holds the warehouse; `status` exits 1 when a source
+is stale."""
 
 
 def _source_list(text: str) -> list[str]:
@@ -45,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="how much to log on stderr (default INFO)",
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="text for people (default), json (one object per line) for log collectors",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -82,6 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file (default: warehouse.duckdb)"
     )
 
+    status = commands.add_parser(
+        "status",
+        help="last successful load per source, its age; non-zero exit when stale (for monitors)",
+        description="Print, per source, the last successful load and its age from the run history (ops "
+        "schema); exit 1 when any selected source is older than --max-age-hours or never loaded.",
+    )
+    status.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+    status.add_argument("--sources", type=_source_list, default=list(SOURCES), help="sources to check")
+    status.add_argument(
+        "--max-age-hours",
+        type=float,
+        default=26.0,
+        help="older than this is stale (default 26: a nightly run plus slack)",
+    )
+
     demo = commands.add_parser(
         "demo",
         help="run the nightly job against local API simulators",
@@ -95,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
     warn_if_secrets_readable()
     if args.command == "demo":
         from pipelines.demo import run_demo
@@ -103,15 +128,47 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.db)
     if args.command == "models":
         return build_models(args.db)
+    if args.command == "status":
+        return print_status(args.db, args.sources, args.max_age_hours)
+    return run(args.db, args.sources, args.full_refresh, args.skip_models)
+
+
+def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> int:
+    """The nightly job: lock the warehouse, load, record the run, build the models, summarise."""
+    from pipelines.history import record_run
+    from pipelines.lock import LockBusy, RunLock
     from pipelines.nightly import format_summary, run_sources, table_totals
 
-    started = time.monotonic()
-    results = run_sources(args.db, args.sources, full_refresh=args.full_refresh)
-    print(format_summary(results, table_totals(args.db, args.sources), time.monotonic() - started))
-    status = 0 if all(r.status != "failed" for r in results) else 1
-    if not args.skip_models:
-        status = max(status, build_models(args.db))
-    return status
+    try:
+        with RunLock(db):
+            started, started_at = time.monotonic(), datetime.now(UTC)
+            results = run_sources(db, sources, full_refresh=full_refresh)
+            record_run(db, started_at, results)
+            print(format_summary(results, table_totals(db, sources), time.monotonic() - started))
+            status = 0 if all(r.status != "failed" for r in results) else 1
+            if not skip_models:
+                status = max(status, build_models(db))
+            return status
+    except LockBusy as exc:
+        logging.getLogger("retail").error("run: %s; this run exits without loading", exc)
+        return 3
+
+
+def print_status(db: Path, sources: list[str], max_age_hours: float) -> int:
+    from pipelines.history import freshness
+
+    rows = freshness(db, sources, max_age_hours)
+    print(f"{'source':<14} {'last successful load (UTC)':<27} {'age (h)':>8}  state")
+    for f in rows:
+        when = f.last_loaded_at.strftime("%Y-%m-%d %H:%M:%S") if f.last_loaded_at else "never"
+        age = f"{f.age_hours:.1f}" if f.age_hours is not None else "-"
+        print(f"{f.source:<14} {when:<27} {age:>8}  {'STALE' if f.is_stale else 'fresh'}")
+    stale = [f.source for f in rows if f.is_stale]
+    if stale:
+        logging.getLogger("retail").warning(
+            "stale sources (older than %.0f h): %s", max_age_hours, ", ".join(stale)
+        )
+    return 1 if stale else 0
 
 
 def build_models(db: Path) -> int:

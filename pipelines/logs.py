@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -12,10 +13,26 @@ from sources.http import RedactingFilter
 FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 
 
-def setup_logging(level: str = "INFO") -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors (the message is already redacted by the filter)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        source = record.getMessage().split(":", 1)[0]
+        if source in ("pinogy", "pinnacle_cart", "pinmeto", "plugivery"):
+            entry["source"] = source
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Send our and dlt's log records to stderr, redacted; dlt's own chatter only from WARNING up."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT, "%H:%M:%S"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT, "%H:%M:%S"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -1,0 +1,94 @@
+"""Running every night without a human: the lock, the run history, `status`, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from pipelines.history import record_run
+from pipelines.lock import RunLock, lock_path_for
+from pipelines.nightly import SourceResult
+from simulators.pinogy import PinogySimulator
+from simulators.plugivery import PlugiverySimulator
+from tests.conftest import cli, pinogy_env_for, plugivery_env_for, query
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_at_once(db: Path, pinogy_sim: PinogySimulator) -> None:
+    with RunLock(db):
+        out = cli("run", "--sources", "pinogy", "--db", str(db), env=pinogy_env_for(pinogy_sim))
+    assert out.returncode == 3
+    assert "another run (pid " in out.stderr and "exits without loading" in out.stderr
+    assert pinogy_sim.calls == []
+
+
+def test_a_killed_runs_stale_lock_is_taken_over(db: Path, pinogy_sim: PinogySimulator) -> None:
+    # A run killed with SIGKILL leaves its PID in the lock file; the kernel already dropped its flock.
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder.kill()
+    holder.wait()
+    lock_path_for(db).write_text(str(holder.pid))
+    out = cli("run", "--sources", "pinogy", "--db", str(db), env=pinogy_env_for(pinogy_sim))
+    assert out.returncode == 0, out.stderr
+    assert f"taking over a stale lock left by pid {holder.pid}" in out.stderr
+    assert lock_path_for(db).read_text() == ""  # a clean exit leaves no PID behind
+
+
+def test_history_records_success_failure_and_deferral_with_row_counts(
+    db: Path, pinogy_sim: PinogySimulator
+) -> None:
+    with PlugiverySimulator(token="TEST-PLUGIVERY-TOKEN-5f0d", now=1_795_000_000) as plugivery:
+        plugivery.day_limit = 8  # the quota runs out mid-run: deferred
+        env = {
+            **pinogy_env_for(pinogy_sim),
+            **plugivery_env_for(plugivery),
+            "SOURCES__PINMETO__ACCOUNT_ID": "x",
+            "SOURCES__PINMETO__APP_ID": "x",
+            "SOURCES__PINMETO__APP_SECRET": "x",
+            "SOURCES__PINMETO__API_URL": "http://127.0.0.1:9",
+        }
+        out = cli("run", "--sources", "pinogy,pinmeto,plugivery", "--db", str(db), "--skip-models", env=env)
+    assert out.returncode == 1  # pinmeto failed
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            db, "select source, status, rows_total, api_calls, error, rows_written from ops.run_sources"
+        )
+    }
+    assert rows["pinogy"][0] == "succeeded"
+    [(pos,)] = query(db, "select count(*) from pinogy.purchase_orders")
+    [(lines,)] = query(db, "select count(*) from pinogy.purchase_order_lines")
+    assert rows["pinogy"][1] == pos + lines and json.loads(rows["pinogy"][4])["purchase_orders"] == pos
+    assert rows["pinmeto"][0] == "failed" and rows["pinmeto"][3].startswith("pinmeto: POST /oauth/token")
+    assert rows["plugivery"][0] == "deferred" and "error 472" in rows["plugivery"][3]
+    assert rows["plugivery"][1] > 0
+
+
+def test_status_is_fresh_after_a_run_and_stale_when_old(db: Path) -> None:
+    now = datetime.now(UTC)
+    record_run(db, now - timedelta(hours=1), [SourceResult("pinogy", rows={"purchase_orders": 3})])
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "insert into ops.run_sources values ('old', 'plugivery', ?, ?, 'succeeded', '{}', 0, 1, null)",
+            [now - timedelta(hours=50), now - timedelta(hours=49)],
+        )
+    fresh = cli("status", "--db", str(db), "--sources", "pinogy")
+    assert fresh.returncode == 0 and "fresh" in fresh.stdout
+    stale = cli("status", "--db", str(db), "--sources", "pinogy,plugivery,pinmeto")
+    assert stale.returncode == 1
+    assert "STALE" in stale.stdout and "never" in stale.stdout
+    assert "stale sources (older than 26 h): plugivery, pinmeto" in stale.stderr
+
+
+def test_json_logs_are_one_object_per_line_and_redacted(db: Path, pinogy_sim: PinogySimulator) -> None:
+    env = {**pinogy_env_for(pinogy_sim), "SOURCES__PINOGY__PASSWORD": "TEST-JSON-WRONG-PW-99"}
+    out = cli("--log-format", "json", "run", "--sources", "pinogy", "--db", str(db), env=env)
+    entries = [json.loads(line) for line in out.stderr.splitlines() if line.startswith("{")]
+    assert entries and len(entries) == len([ln for ln in out.stderr.splitlines() if ln.strip()])
+    [error] = [e for e in entries if e["level"] == "ERROR"]
+    assert error["source"] == "pinogy" and "POST /apps/any/sessions" in error["message"]
+    assert "TEST-JSON-WRONG-PW-99" not in out.stderr
