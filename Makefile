@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format run bench reliability clean
+.PHONY: install demo test lint format run sql bench reliability clean
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ format: install
 
 run: install
 	$(PY) -m pipelines run
+
+# An SQL prompt on the warehouse: `make sql` (warehouse.duckdb) or `make sql DB=demo.duckdb`.
+DB ?= $(if $(wildcard warehouse.duckdb),warehouse.duckdb,demo.duckdb)
+sql: install
+	$(PY) -m pipelines sql --db $(DB)
 
 clean:
 	rm -rf demo.duckdb demo.duckdb.wal .demo.dlt .pytest_cache

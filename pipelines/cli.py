@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-read everything from the APIs and drop rows that vanished upstream",
     )
     run.add_argument("--skip-models", action="store_true", help="load only; do not rebuild the SQL models")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check configuration and connectivity of each source (one cheap call each); load nothing",
+    )
 
     models = commands.add_parser(
         "models",
@@ -107,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="older than this is stale (default 26: a nightly run plus slack)",
     )
 
+    export = commands.add_parser(
+        "export",
+        help="write every mart as a Parquet or CSV file (atomically replaced), for BI tools",
+        description="Write every relation of the analytics schema to DIR/<mart>.<format>; each file is "
+        "replaced atomically, so a tool reading the folder never sees half a file.",
+    )
+    export.add_argument("--to", type=Path, required=True, metavar="DIR", help="folder to write into")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="default parquet")
+    export.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+
+    sql = commands.add_parser("sql", help="an interactive SQL prompt on the warehouse (read-only)")
+    sql.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+
     demo = commands.add_parser(
         "demo",
         help="run the nightly job against local API simulators",
@@ -128,9 +146,49 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.db)
     if args.command == "models":
         return build_models(args.db)
+    if args.command == "export":
+        from pipelines.export import export_marts
+
+        try:
+            files = export_marts(args.db, args.to, args.format)
+        except FileNotFoundError as exc:
+            logging.getLogger("retail").error("%s", exc)
+            return 1
+        print(f"exported {len(files)} marts to {args.to}")
+        return 0
+    if args.command == "sql":
+        from pipelines.sql_prompt import run_prompt
+
+        return run_prompt(args.db)
     if args.command == "status":
         return print_status(args.db, args.sources, args.max_age_hours)
+    if args.dry_run:
+        return dry_run(args.sources)
     return run(args.db, args.sources, args.full_refresh, args.skip_models)
+
+
+def dry_run(sources: list[str]) -> int:
+    """Check each source's configuration and connectivity; print one line per source."""
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+    from pipelines.checks import CHECKS
+    from sources.http import SourceError, redact
+
+    failed = 0
+    for name in sources:
+        try:
+            print(f"{name:<14} ok      {CHECKS[name]()}")
+        except ConfigFieldMissingException as exc:
+            keys = ", ".join(f"SOURCES__{name.upper()}__{field.upper()}" for field in exc.fields)
+            print(f"{name:<14} FAILED  {name}: config: missing {keys}")
+            failed += 1
+        except SourceError as exc:
+            print(f"{name:<14} FAILED  {exc}")
+            failed += 1
+        except Exception as exc:  # an unexpected failure of one check must not hide the others
+            print(f"{name:<14} FAILED  {redact(f'{type(exc).__name__}: {exc}')}")
+            failed += 1
+    return 1 if failed else 0
 
 
 def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> int:

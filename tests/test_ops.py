@@ -15,7 +15,7 @@ from pipelines.lock import RunLock, lock_path_for
 from pipelines.nightly import SourceResult
 from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
-from tests.conftest import cli, pinogy_env_for, plugivery_env_for, query
+from tests.conftest import REPO, cli, pinogy_env_for, plugivery_env_for, query
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_at_once(db: Path, pinogy_sim: PinogySimulator) -> None:
@@ -92,3 +92,60 @@ def test_json_logs_are_one_object_per_line_and_redacted(db: Path, pinogy_sim: Pi
     [error] = [e for e in entries if e["level"] == "ERROR"]
     assert error["source"] == "pinogy" and "POST /apps/any/sessions" in error["message"]
     assert "TEST-JSON-WRONG-PW-99" not in out.stderr
+
+
+def test_dry_run_checks_each_source_with_one_cheap_call_and_loads_nothing(
+    db: Path, pinogy_sim: PinogySimulator
+) -> None:
+    with PlugiverySimulator(token="TEST-PLUGIVERY-TOKEN-5f0d", now=1_795_000_000) as plugivery:
+        env = {**pinogy_env_for(pinogy_sim), **plugivery_env_for(plugivery)}
+        out = cli("run", "--dry-run", "--sources", "pinogy,plugivery,pinmeto", "--db", str(db), env=env)
+        assert [c.params.get("act") for c in plugivery.calls] == ["info"]  # free: no read spent
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("pinogy") and " ok " in lines[0]
+    assert lines[1].startswith("plugivery") and " ok " in lines[1] and "reads today 0" in lines[1]
+    assert lines[2].startswith("pinmeto") and "missing SOURCES__PINMETO__ACCOUNT_ID" in lines[2]
+    assert [c.path for c in pinogy_sim.calls] == ["/apps/any/sessions", "/apps/any/sessions/mine"]
+    assert not db.exists()
+
+
+def test_export_writes_every_mart_atomically_and_row_for_row(db: Path, tmp_path: Path) -> None:
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema analytics")
+        con.execute(
+            "create table analytics.dim_thing as select range as thing_key, 'x' || range as name "
+            "from range(250)"
+        )
+        con.execute(
+            "create table analytics.fct_stuff as select range % 7 as thing_key, range * 1.5 as amount "
+            "from range(1000)"
+        )
+    for fmt in ("parquet", "csv"):
+        out = cli("export", "--to", str(tmp_path / fmt), "--format", fmt, "--db", str(db))
+        assert out.returncode == 0, out.stderr
+        files = sorted(p.name for p in (tmp_path / fmt).iterdir())
+        assert files == [f"dim_thing.{fmt}", f"fct_stuff.{fmt}"]  # no partial files left behind
+        reader = "read_parquet" if fmt == "parquet" else "read_csv_auto"
+        for table in ("dim_thing", "fct_stuff"):
+            diff = query(
+                db,
+                f"select count(*) from (select * from analytics.{table} except all "
+                f"select * from {reader}('{tmp_path / fmt / (table + '.' + fmt)}'))",
+            )
+            assert diff == [(0,)]
+
+
+def test_sql_prompt_answers_statements_from_stdin(db: Path) -> None:
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema analytics; create table analytics.t as select 42 as answer")
+    out = subprocess.run(
+        [sys.executable, "-m", "pipelines", "sql", "--db", str(db)],
+        input="select answer\nfrom analytics.t;\n.tables\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "42" in out.stdout and "analytics.t" in out.stdout
