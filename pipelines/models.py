@@ -24,7 +24,11 @@ import duckdb
 
 log = logging.getLogger("retail.models")
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# Beside the package in a checkout (or an editable install); else in the working directory (a container).
+SQL_DIR = next(
+    (d for d in (Path(__file__).resolve().parent.parent / "sql", Path.cwd() / "sql") if d.is_dir()),
+    Path("sql"),
+)
 RAW_SCHEMAS = ("pinogy", "pinnacle_cart", "plugivery", "pinmeto")
 MODEL_SCHEMAS = {"seeds": "seeds", "staging": "staging", "marts": "analytics"}
 # A relation is read where it follows FROM or JOIN (CTE aliases such as `pinogy.x` elsewhere are not).
