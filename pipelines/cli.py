@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="default parquet")
     export.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
 
+    report = commands.add_parser(
+        "report",
+        help="write a self-contained HTML report (spend, margins, MAP, stock cover, hours)",
+        description="Write one HTML file with charts drawn inline (no network needed to view it).",
+    )
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="file to write (report.html)")
+    report.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+
     sql = commands.add_parser("sql", help="an interactive SQL prompt on the warehouse (read-only)")
     sql.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
 
@@ -155,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("retail").error("%s", exc)
             return 1
         print(f"exported {len(files)} marts to {args.to}")
+        return 0
+    if args.command == "report":
+        from pipelines.report import write_report
+
+        if not args.db.exists():
+            logging.getLogger("retail").error("report: %s does not exist; run the nightly job first", args.db)
+            return 1
+        print(f"report written to {write_report(args.db, args.out)}")
         return 0
     if args.command == "sql":
         from pipelines.sql_prompt import run_prompt

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipelines.models import build
 from pipelines.nightly import format_summary, pipelines_dir_for, run_sources, table_totals
+from pipelines.report import write_report
 from simulators.base import Simulator
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
@@ -90,6 +91,8 @@ def run_demo(db_path: Path) -> int:
     print(format_summary(results, table_totals(db_path, list(DEMO_SOURCES)), time.monotonic() - started))
     models = build(db_path)
     print(models.summary())
+    report = write_report(db_path, db_path.with_suffix(".html"))
+    print(f"\nThe report is {report}: open it in a browser.")
     print(
         f"\nThe warehouse is {db_path}. Open it with DuckDB, e.g.:\n"
         f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{db_path}', read_only=True)"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.models import SQL_DIR, build
+from pipelines.report import write_report
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
@@ -136,3 +137,23 @@ def test_a_warehouse_with_one_source_builds_what_it_can(db: Path, monkeypatch: p
     assert report.skipped["analytics.dim_location"] == "needs staging.stg_pinmeto__locations"
     assert report.tests_failed == {}
     assert query(db, "select count(*) > 1 from analytics.dim_supplier") == [(True,)]
+
+
+def test_report_builds_from_the_warehouse_with_every_section_and_no_network(
+    loaded: tuple[Path, PinogySimulator], tmp_path: Path
+) -> None:
+    db, _ = loaded
+    build(db)
+    page = write_report(db, tmp_path / "report.html").read_text()
+    for section in ("spend", "margin", "map", "stock", "hours"):
+        assert f"<section id='{section}'>" in page
+    assert page.count("<svg") >= 3 and "no data yet" not in page
+    assert "<script" not in page and "<link" not in page and "src=" not in page  # nothing fetched
+
+
+def test_report_says_no_data_yet_for_missing_marts(db: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    duckdb.connect(str(db)).close()
+    page = write_report(db, tmp_path / "report.html").read_text()
+    assert page.count("no data yet") == 5
