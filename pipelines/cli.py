@@ -20,7 +20,11 @@ EPILOG = """examples:
   python -m pipelines run                          # nightly: every source into warehouse.duckdb
   python -m pipelines run --sources pinogy --db /data/retail.duckdb
   python -m pipelines run --full-refresh           # re-read everything, drop what vanished upstream
-  python -m pipelines demo                         # local simulators -> demo.duckdb
+  python -m pipelines run --dry-run                # check config and connectivity, load nothing
+  python -m pipelines status --max-age-hours 26    # for monitors: exit 1 when a source is stale
+  python -m pipelines export --to /srv/share       # every mart as Parquet, replaced atomically
+  python -m pipelines report --out report.html     # a self-contained HTML report
+  python -m pipelines demo                         # local simulators -> demo.duckdb + demo.html
 
 exit status: 0 when every selected source loaded (or was deferred), 1 when any failed or an SQL test
 failed, 2 on a usage error, 3 when another run holds the warehouse; `status` exits 1 when a source
