@@ -23,6 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+# Every credential a simulator hands out (session tokens, access tokens), so tests can prove that none
+# of them ever reaches a log line, a file or a table.
+ISSUED_SECRETS: set[str] = set()
+
 
 @dataclass
 class Request:

@@ -33,7 +33,7 @@ from copy import deepcopy
 from typing import Any
 from urllib.parse import parse_qsl
 
-from simulators.base import Reply, Request, Simulator
+from simulators.base import ISSUED_SECRETS, Reply, Request, Simulator
 from simulators.world import WEEKDAYS, Store, World, build_world
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -208,6 +208,7 @@ class PinmetoSimulator(Simulator):
             self.tokens[token] = time.time() + self.token_lifetime
             self.token_uses[token] = 0
             self.issued_tokens.append(token)
+            ISSUED_SECRETS.add(token)
         return Reply(
             200,
             json.dumps(

@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from simulators.base import Reply, Request, Simulator
+from simulators.base import ISSUED_SECRETS, Reply, Request, Simulator
 from simulators.world import World, build_world
 
 EASTERN = timezone(timedelta(hours=-5))
@@ -425,6 +425,7 @@ class PinogySimulator(Simulator):
             self.logins += 1
             self.sessions[token] = 0
             self.issued_tokens.append(token)
+            ISSUED_SECRETS.add(token)
             return Reply(200, json.dumps({"id": self.logins, "token": token}).encode())
 
     def _list(self, params: dict[str, str]) -> Reply:

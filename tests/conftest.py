@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import duckdb
 import pytest
 
 from pipelines.nightly import SourceResult, run_sources
+from simulators.base import ISSUED_SECRETS
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
@@ -46,6 +48,29 @@ def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+SECRET_ENV = re.compile(r"^SOURCES__\w+__(PASSWORD|TOKEN|SECRET_KEY|ACCESS_KEY|APP_SECRET|APP_ID)$")
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(isolated_dlt: Path, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """After every test: no configured secret or issued token in its log records or in any file it wrote.
+
+    Files are the DuckDB warehouses and dlt's working directories (state, traces, load packages) under
+    the test's tmp dir; the CLI tests check their subprocess output themselves.
+    """
+    yield
+    secrets = {
+        v for k, v in os.environ.items() if SECRET_ENV.match(k) and len(v) >= 6 and v.startswith("TEST-")
+    }
+    secrets |= ISSUED_SECRETS
+    leaks = [f"log: {s}" for s in secrets if s in caplog.text]
+    for path in isolated_dlt.rglob("*"):
+        if path.is_file() and path.stat().st_size < 200_000_000:
+            data = path.read_bytes()
+            leaks += [f"{path.relative_to(isolated_dlt)}: {s}" for s in secrets if s.encode() in data]
+    assert not leaks, f"secrets leaked: {leaks[:5]}"
 
 
 @pytest.fixture
