@@ -187,3 +187,88 @@ def test_working_dir_deleted(
         [result] = run(db, [name])
         assert result.status == "succeeded", result.error
         check(db, name, sim, fault_record, result.status)
+
+
+@pytest.mark.parametrize("name", matrix("429 with Retry-After"))
+def test_rate_limited_with_retry_after(
+    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source(name, monkeypatch) as sim:
+        sim.faults.add(
+            "status",
+            status=429,
+            times=1,
+            after=1,
+            headers={"Retry-After": "1"},
+            path_contains=CASES[name].path,
+        )
+        [result] = run(db, [name])
+        assert result.status == "succeeded", result.error
+        assert hits(sim, 1) == 1
+        check(db, name, sim, fault_record, result.status, retries=1)
+
+
+@pytest.mark.fault("pinmeto", "token expiry (401) mid-run")
+def test_pinmeto_token_expiry(db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch) -> None:
+    with source("pinmeto", monkeypatch) as sim:
+        sim.expire_tokens_after = 1
+        [result] = run(db, ["pinmeto"])
+        assert result.status == "succeeded", result.error
+        assert len(sim.issued_tokens) > 1
+        check(db, "pinmeto", sim, fault_record, result.status, retries=len(sim.issued_tokens) - 1)
+
+
+@pytest.mark.fault("plugivery", "malformed page: unknown error code")
+def test_plugivery_unknown_error_code(
+    db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source("plugivery", monkeypatch) as sim:
+        body = b'{"request": {}, "data": [], "error": 499, "error_txt": "?", "api_version": "1.29", "now": 1}'
+        sim.faults.add("status", status=499, body=body, path_contains="/catalog")
+        [failed] = run(db, ["plugivery"])
+        assert failed.status == "failed" and "unknown error code 499" in (failed.error or "")
+        [again] = run(db, ["plugivery"])
+        check(db, "plugivery", sim, fault_record, f"{failed.status}, then {again.status}")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("pinmeto", marks=pytest.mark.fault("pinmeto", "schema drift: new field"), id="pinmeto"),
+        pytest.param(
+            "plugivery",
+            marks=pytest.mark.fault("plugivery", "schema drift: new field and changed type"),
+            id="plugivery",
+        ),
+    ],
+)
+def test_schema_drift(
+    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source(name, monkeypatch) as sim:
+        run(db, [name])
+        if name == "pinmeto":
+            store = sorted(sim.truth())[0]
+            sim.edit_store(store, parkingSpaces=42)
+            [result] = run(db, [name])
+            assert query(
+                db,
+                "select parking_spaces from pinmeto.locations where store_id = ? and _dlt_valid_to is null",
+                [store],
+            ) == [(42,)]
+        else:
+            product = sorted(sim.products)[0]
+            sim.change_price(product, msrp="call for price", warranty_years=2)  # a number turned text
+            sim.advance(0.5)
+            [result] = run(db, [name])
+            columns = {
+                r[0]
+                for r in query(
+                    db,
+                    "select column_name from information_schema.columns "
+                    "where table_schema = 'plugivery' and table_name = 'products'",
+                )
+            }
+            assert any(c.startswith("msrp__v_") for c in columns), columns  # the type change stays visible
+        assert result.status == "succeeded", result.error
+        check(db, name, sim, fault_record, result.status)

@@ -22,6 +22,26 @@ def hhmm(value: Any) -> str | None:
     return f"{text[:2]}:{text[2:4]}"
 
 
+KNOWN_FIELDS = {
+    "name",
+    "storeId",
+    "text",
+    "shortDescription",
+    "longDescription",
+    "openingDate",
+    "contact",
+    "address",
+    "permanentlyClosed",
+    "isAlwaysOpen",
+    "locationDescriptor",
+    "location",
+    "openHours",
+    "specialOpenHours",
+    "network",
+    "wifiSsid",
+}
+
+
 def location_row(record: dict[str, Any]) -> dict[str, Any]:
     contact = record.get("contact") or {}
     address = record.get("address") or {}
@@ -60,6 +80,12 @@ def location_row(record: dict[str, Any]) -> dict[str, Any]:
         # Kept whole too, so a change of hours makes a new version of the location row.
         "open_hours": json.dumps(record.get("openHours") or {}, sort_keys=True),
         "special_open_hours": json.dumps(record.get("specialOpenHours") or [], sort_keys=True),
+        # A field the doc does not list is kept as a column of its own (nested values as JSON text).
+        **{
+            key: value if not isinstance(value, dict | list) else json.dumps(value, sort_keys=True)
+            for key, value in record.items()
+            if key not in KNOWN_FIELDS
+        },
     }
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import dlt
@@ -62,8 +62,15 @@ class _Spent(Exception):
     """Our own budget (limits minus headroom) is spent: stop before the API says so."""
 
 
-def _money(value: Any) -> Decimal | None:
-    return None if value is None or value == "" else Decimal(str(value))
+def _money(value: Any) -> Decimal | str | None:
+    """A price as DECIMAL; a value that is not a number is passed on as it came, so dlt keeps it in a
+    variant column (`msrp__v_text`) where it stays visible instead of being nulled."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
 
 
 def _when(epoch: Any) -> Any:
