@@ -272,3 +272,24 @@ def test_schema_drift(
             assert any(c.startswith("msrp__v_") for c in columns), columns  # the type change stays visible
         assert result.status == "succeeded", result.error
         check(db, name, sim, fault_record, result.status)
+
+
+@pytest.mark.fault("pinnacle_cart", "data moving while paging (orders added between pages)")
+def test_pinnacle_orders_added_while_paging(
+    db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source("pinnacle_cart", monkeypatch) as sim:
+        monkeypatch.setenv("SOURCES__PINNACLE_CART__BATCH_SIZE", "40")
+
+        def churn() -> None:
+            for _ in range(5):
+                sim.add_order()
+
+        sim.faults.add("action", action=churn, path_contains="call=GetOrders&", after=1)
+        [first] = run(db, ["pinnacle_cart"])
+        assert first.status == "succeeded", first.error
+        [(rows, keys)] = query(db, "select count(*), count(distinct order_id) from pinnacle_cart.orders")
+        assert rows == keys  # nothing doubled while the list moved
+        [second] = run(db, ["pinnacle_cart"])  # at the latest the next run has what was added
+        assert second.status == "succeeded", second.error
+        check(db, "pinnacle_cart", sim, fault_record, f"{first.status}, then {second.status}")

@@ -157,11 +157,14 @@ class PinnacleCartClient:
         """
         total = self.count(count_call, **filters)
         start = 0
+        seen: set[str] = set()
         while start < total:
             batch = self.records(name, **filters, StartNumber=start, BatchSize=batch_size)
             if not batch:
                 break
-            yield batch
+            fresh = _unseen(batch, seen)
+            if fresh:
+                yield fresh
             start += len(batch)
 
     def batches_until_empty(self, name: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
@@ -178,6 +181,7 @@ class PinnacleCartClient:
         """Yield every product, `BatchSize`/`BatchPage` at a time (StartNumber is deprecated)."""
         total = self.count("GetProductCount")
         page, read = settings.FIRST_BATCH_PAGE, 0
+        seen: set[str] = set()
         while read < total:
             batch = self.records(
                 "GetProducts",
@@ -187,9 +191,27 @@ class PinnacleCartClient:
             )
             if not batch:
                 break
-            yield batch
+            fresh = _unseen(batch, seen)
+            if fresh:
+                yield fresh
             read += len(batch)
             page += 1
+
+
+KEY_FIELDS = ("OrderId", "UserId", "PID")
+
+
+def _unseen(batch: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+    """Drop records already read in this pass: when the list shifts while we page (a record added or
+    removed before our offset), a record can come twice, and its child rows must not be loaded twice."""
+    fresh = []
+    for record in batch:
+        key = next((f"{f}={record[f]}" for f in KEY_FIELDS if record.get(f) not in (None, "")), None)
+        if key is None or key not in seen:
+            fresh.append(record)
+            if key is not None:
+                seen.add(key)
+    return fresh
 
 
 def _fix_for_error(message: str) -> str:
