@@ -293,3 +293,32 @@ def test_pinnacle_orders_added_while_paging(
         [second] = run(db, ["pinnacle_cart"])  # at the latest the next run has what was added
         assert second.status == "succeeded", second.error
         check(db, "pinnacle_cart", sim, fault_record, f"{first.status}, then {second.status}")
+
+
+MISSING_KEY_BODIES = {
+    "pinmeto": b'{"data": [{"name": "No id store"}], "paging": {}}',
+    "plugivery": b'{"request": {}, "data": [{"date": 1, "msrp": 1.0}], "error": 0, "error_txt": "", '
+    b'"api_version": "1.29", "now": 1795000000}',
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.fault(n, "malformed page: record missing its key"), id=n)
+        for n in MISSING_KEY_BODIES
+    ],
+)
+def test_record_missing_its_key(
+    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with source(name, monkeypatch) as sim:
+        run(db, [name])
+        path = "/locations" if name == "pinmeto" else "act=list&"
+        sim.faults.add("status", status=200, body=MISSING_KEY_BODIES[name], path_contains=path)
+        [failed] = run(db, [name])
+        assert failed.status == "failed"
+        assert "has no" in (failed.error or "") and (failed.error or "").startswith(f"{name}: ")
+        [again] = run(db, [name])
+        assert again.status == "succeeded", again.error
+        check(db, name, sim, fault_record, f"{failed.status}, then {again.status}")
