@@ -72,7 +72,8 @@ DEMO_SOURCES: dict[str, DemoSource] = {
         lambda: PinnacleCartSimulator(n_customers=2000, n_orders=10000), _pinnacle_cart_config
     ),
     "pinmeto": DemoSource(PinmetoSimulator, _pinmeto_config),
-    "plugivery": DemoSource(PlugiverySimulator, _plugivery_config),
+    # A catalogue far larger than a night's 300 reads: the demo shows the queue at work.
+    "plugivery": DemoSource(lambda: PlugiverySimulator(n_extra_products=1500), _plugivery_config),
 }
 
 

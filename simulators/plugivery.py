@@ -16,7 +16,8 @@ beyond what the doc says):
 - `list_promotions` without `state` lists every state.
 - Switches: `allowed_ip = False` → 451, `revoked = True` → 461; a wrong token → 453; a missing `act` or
   `id` → 455; an unknown action → 501.
-The catalogue is the shared world's music products (`world.py`); `now` is a settable clock so tests can
+The catalogue is the shared world's music products (`world.py`) plus `n_extra_products` the retailer does
+not stock (the demo uses a catalogue far larger than a night's budget); `now` is a settable clock so tests can
 move days, and `change_price` / `change_details` / `add_product` move the data.
 """
 
@@ -63,6 +64,7 @@ class PlugiverySimulator(Simulator):
         now: float | None = None,
         day_limit: int = 300,
         month_limit: int = 4000,
+        n_extra_products: int = 0,
         port: int = 0,
     ) -> None:
         super().__init__(port)
@@ -107,6 +109,29 @@ class PlugiverySimulator(Simulator):
                 "desc": f"{p.name} by {p.brand}.",
                 "url": f"https://www.plugivery.com/products/p{p.plugivery_id}/",
                 "img": f"https://cdn.plugivery.example/products/{p.plugivery_id}.jpg",
+                "brand_id": brand["id"],
+                "brand_name": brand["name"],
+                "cat_id": cat["id"],
+                "cat_name": cat["name"],
+            }
+        # The rest of the catalogue: products the retailer does not stock, so the catalogue can be far
+        # larger than a night's read budget. Changed within the last hour, they queue behind the world's.
+        brands, cats = list(self.brands.values()), list(self.categories.values())
+        for j in range(n_extra_products):
+            pid, brand, cat = 20000 + j, brands[j % len(brands)], cats[j % len(cats)]
+            price = 19.0 + (j * 37) % 480
+            self.products[pid] = {
+                "id": pid,
+                "date": int(self.now - 3000 + j % 2400),
+                "msrp": price,
+                "map": round(price * 0.9, 2),
+                "cost": round(price * 0.55, 2),
+                "reg_map": round(price * 0.9, 2),
+                "reg_cost": round(price * 0.55, 2),
+                "name": f"{brand['name']} Catalogue Item {j:05d}",
+                "desc": "Not stocked.",
+                "url": f"https://www.plugivery.com/products/p{pid}/",
+                "img": f"https://cdn.plugivery.example/{pid}.jpg",
                 "brand_id": brand["id"],
                 "brand_name": brand["name"],
                 "cat_id": cat["id"],

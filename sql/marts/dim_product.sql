@@ -52,7 +52,8 @@ keys as (
 final as (
     select
         k.product_key,
-        coalesce(pinogy.pos_name, catalog.catalog_name, trim(cart.web_title)) as product_name,
+        coalesce(pinogy.pos_name, catalog.catalog_name, trim(cart.web_title),
+                 k.product_key || ' (details pending)') as product_name,
         catalog.brand,
         catalog.catalog_category as category,
         cast(pinogy.pinogy_product_id as bigint) as pinogy_product_id,

@@ -158,3 +158,33 @@ def test_token_never_leaks(db: Path, plugivery_sim: PlugiverySimulator) -> None:
     assert out.returncode == 0, out.stderr
     assert PLUGIVERY_TOKEN not in out.stdout + out.stderr
     assert PLUGIVERY_TOKEN.encode() not in db.read_bytes()
+
+
+def test_a_night_after_a_day_of_changes_costs_four_reads_plus_the_changed(
+    db: Path, plugivery_sim: PlugiverySimulator
+) -> None:
+    run(db, ["plugivery"])
+    plugivery_sim.advance(1)
+    for product_id in sorted(plugivery_sim.products)[:3]:
+        plugivery_sim.change_price(product_id, cost=1.25)
+    plugivery_sim.advance(0.5)
+    before = plugivery_sim.reads_today()
+    [result] = run(db, ["plugivery"])
+    assert result.status == "succeeded", result.error
+    assert plugivery_sim.reads_today() - before == 4 + 3  # list, promotions, brands, categories + 3 gets
+    assert "list:week" in acts(plugivery_sim)  # 36 h since the last list: a day no longer covers it
+
+
+def test_a_catalogue_larger_than_the_budget_leaves_a_queue_and_the_world_first(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with PlugiverySimulator(token=PLUGIVERY_TOKEN, now=1_795_000_000, n_extra_products=400) as sim:
+        for key, value in plugivery_env_for(sim).items():
+            monkeypatch.setenv(key, value)
+        [result] = run(db, ["plugivery"])
+        assert result.status == "succeeded"
+        assert sim.reads_today() == 300 - 20  # the budget minus the headroom, not one read more
+        world_ids = {p.plugivery_id for p in sim.world.products if p.plugivery_id}
+        detailed = {r[0] for r in query(db, "select id from plugivery.product_details")}
+        assert world_ids <= detailed  # the oldest changes (the stocked products) came first
+        assert f"{len(sim.products) - len(detailed)} products wait for details" in " ".join(result.notes)
