@@ -65,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="load the sources into the warehouse (the nightly job)",
-        description="Load the selected sources into the DuckDB warehouse.",
+        description="Load the selected sources into the DuckDB warehouse, then build the SQL models.\n\n"
+        "settings each source needs (.dlt/secrets.toml or environment):\n"
+        + "\n".join(f"  {name:<14} {', '.join(spec.config_keys)}" for name, spec in SOURCES.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
         "--db",
