@@ -28,6 +28,7 @@ lint: install
 bench: install
 	$(PY) -m bench.pinogy_sync
 	$(PY) -m bench.pinnacle_cart
+	$(PY) -m bench.pinnacle_floor
 	$(PY) -m bench.models
 
 reliability: install
