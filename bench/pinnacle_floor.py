@@ -79,10 +79,8 @@ def full(sim: PinnacleCartSimulator, db: Path) -> tuple[float, int]:
 def main() -> None:
     results = []
     for n in [int(a) for a in sys.argv[1:]] or [10000, 50000]:
-        with (
-            PinnacleCartSimulator(n_customers=max(10, n // 5), n_orders=n) as sim,
-            tempfile.TemporaryDirectory() as tmp,
-        ):
+        sim = PinnacleCartSimulator(n_customers=max(10, n // 5), n_orders=n)
+        with sim, tempfile.TemporaryDirectory() as tmp:
             os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
             floor_s, floor_rows = floor(sim, Path(tmp) / "floor.duckdb")
             full_s, full_rows = full(sim, Path(tmp) / "full.duckdb")
@@ -97,8 +95,8 @@ def main() -> None:
             }
         )
         print(
-            f"{n:>7} orders  floor {floor_s:6.1f}s ({floor_rows} rows)  full {full_s:6.1f}s ({full_rows} rows)  "
-            f"ratio {full_s / floor_s:.2f}"
+            f"{n:>7} orders  floor {floor_s:6.1f}s ({floor_rows} rows)  "
+            f"full {full_s:6.1f}s ({full_rows} rows)  ratio {full_s / floor_s:.2f}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pinnacle_floor.json").write_text(json.dumps(results, indent=2) + "\n")
