@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results"
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or REPO / "bench" / "results")
 HEADLINE_POS = 100_000
 SECRETS = {
     "SOURCES__PINOGY__ACCESS_KEY": "sim-access-key",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -48,3 +49,28 @@ def test_models_bench_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = json.loads((tmp_path / "models.json").read_text())
     assert result["models_skipped"] == 0 and result["tests_failed"] == 0
     assert result["fct_purchase_order_lines"] > 0
+
+
+def test_pinnacle_benches_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)}
+    floor = subprocess.run(
+        [sys.executable, "-m", "bench.pinnacle_floor", "150"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert floor.returncode == 0, floor.stderr
+    [result] = json.loads((tmp_path / "pinnacle_floor.json").read_text())
+    assert result["floor_rows"] == result["full_rows"] > 150
+    cart = subprocess.run(
+        [sys.executable, "-m", "bench.pinnacle_cart", "150"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert cart.returncode == 0, cart.stderr
+    assert "first run" in cart.stdout and "next night" in cart.stdout
