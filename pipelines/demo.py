@@ -9,8 +9,10 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.history import record_run
 from pipelines.models import build
 from pipelines.nightly import format_summary, pipelines_dir_for, run_sources, table_totals
 from pipelines.report import write_report
@@ -88,7 +90,9 @@ def run_demo(db_path: Path) -> int:
             sim = stack.enter_context(demo.start())
             os.environ.update(demo.config(sim))
             log.info("%s: simulator listening on %s", name, sim.url)
+        started_at = datetime.now(UTC)
         results = run_sources(db_path, list(DEMO_SOURCES))
+    record_run(db_path, started_at, results)  # so `python -m pipelines status --db demo.duckdb` has a history
     print(format_summary(results, table_totals(db_path, list(DEMO_SOURCES)), time.monotonic() - started))
     models = build(db_path)
     print(models.summary())
