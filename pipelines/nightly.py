@@ -94,12 +94,16 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         elif isinstance(cause, ConfigFieldMissingException):
             result.error = _missing_config_line(spec, cause)
         else:
-            result.error = redact(f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {cause}")
+            first_line = (str(cause).strip().splitlines() or [""])[0][:300]
+            result.error = redact(
+                f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line}"
+            )
     except Exception as exc:  # a bug must not stop the other sources; the traceback goes to DEBUG
         log.debug("%s: unexpected error", spec.name, exc_info=True)
         result.status = FAILED
         result.error = redact(
-            f"{spec.name}: unexpected {type(exc).__name__}: {exc} (run with --log-level DEBUG)"
+            f"{spec.name}: unexpected {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]} "
+            "(run with --log-level DEBUG)"
         )
     result.seconds = time.monotonic() - started
     result.api_calls = api_calls(spec.name) - calls_before
