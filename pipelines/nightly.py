@@ -102,8 +102,7 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         log.debug("%s: unexpected error", spec.name, exc_info=True)
         result.status = FAILED
         result.error = redact(
-            f"{spec.name}: unexpected {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]} "
-            "(run with --log-level DEBUG)"
+            f"{spec.name}: unexpected {type(exc).__name__}: {_first_line(exc)} (run with --log-level DEBUG)"
         )
     result.seconds = time.monotonic() - started
     result.api_calls = api_calls(spec.name) - calls_before
@@ -119,6 +118,11 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
             sum(result.rows.values()),
         )
     return result
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, capped: errors are one readable line."""
+    return (str(exc).strip().splitlines() or [""])[0][:300]
 
 
 def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> dlt.Pipeline:
