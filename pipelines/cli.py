@@ -7,6 +7,7 @@ import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pipelines.logs import setup_logging, warn_if_secrets_readable
 from pipelines.registry import SOURCES
@@ -216,7 +217,6 @@ def dry_run(sources: list[str]) -> int:
 
 def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> int:
     """The nightly job: lock the warehouse, load, record the run, build the models, summarise."""
-    from pipelines.history import record_run
     from pipelines.lock import LockBusy, RunLock
     from pipelines.nightly import format_summary, run_sources, table_totals
 
@@ -224,15 +224,34 @@ def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> 
         with RunLock(db):
             started, started_at = time.monotonic(), datetime.now(UTC)
             results = run_sources(db, sources, full_refresh=full_refresh)
-            record_run(db, started_at, results)
+            history_ok = _record(db, started_at, results)
             print(format_summary(results, table_totals(db, sources), time.monotonic() - started))
-            status = 0 if all(r.status != "failed" for r in results) else 1
+            status = 0 if history_ok and all(r.status != "failed" for r in results) else 1
             if not skip_models:
                 status = max(status, build_models(db))
             return status
     except LockBusy as exc:
         logging.getLogger("retail").error("run: %s; this run exits without loading", exc)
         return 3
+
+
+def _record(db: Path, started_at: datetime, results: list[Any]) -> bool:
+    """Append the run to ops.run_sources; say so in one line (not a traceback) when the file is busy."""
+    import duckdb
+
+    from pipelines.history import record_run
+
+    try:
+        record_run(db, started_at, results)
+    except duckdb.Error as exc:
+        logging.getLogger("retail").error(
+            "run history: cannot write ops.run_sources in %s (%s); is another program holding the file open "
+            "for writing?",
+            db,
+            (str(exc).splitlines() or [""])[0][:200],
+        )
+        return False
+    return True
 
 
 def print_status(db: Path, sources: list[str], max_age_hours: float) -> int:
