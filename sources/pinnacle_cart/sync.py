@@ -25,6 +25,7 @@ from typing import Any
 
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.client import PinnacleCartClient
+from sources.schedule import full_read_due
 
 
 @dataclass
@@ -52,11 +53,8 @@ def needs_full_read(
     state: MutableMapping[str, Any], now: datetime, full_refresh: bool, every_days: int
 ) -> bool:
     """Return True on the first run, on `--full-refresh`, and when the periodic full read is due."""
-    if full_refresh or state.get("last_order_id") is None:
-        return True
-    last_full = state.get("last_full_read_at")
-    return bool(
-        every_days and last_full and now - datetime.fromisoformat(last_full) >= timedelta(days=every_days)
+    return full_read_due(
+        state.get("last_order_id") is None, state.get("last_full_read_at"), now, full_refresh, every_days
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient
 from sources.progress import ProgressLog
+from sources.schedule import full_read_due
 
 log = logging.getLogger("retail.pinogy")
 
@@ -41,10 +42,9 @@ def needs_full_read(
     state: MutableMapping[str, Any], now: datetime, full_refresh: bool, every_days: int
 ) -> bool:
     """Return True on the first run, on `--full-refresh`, and when the periodic reconciliation is due."""
-    if full_refresh or not state.get("max_opened_on"):
-        return True
-    last_full = state.get("last_full_refresh_at")
-    return bool(every_days and last_full and now - parse_ts(last_full) >= timedelta(days=every_days))
+    return full_read_due(
+        not state.get("max_opened_on"), state.get("last_full_refresh_at"), now, full_refresh, every_days
+    )
 
 
 def open_po_horizon(
