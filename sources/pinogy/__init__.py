@@ -20,6 +20,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.memory import release_freed_memory
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient, PinogyError
 from sources.pinogy.sync import ReadStats, needs_full_read, parse_ts, read_purchase_orders
@@ -84,6 +85,7 @@ def purchase_orders(
             yield dlt.mark.with_hints(po_table, po_hints, create_table_variant=True)
             yield dlt.mark.with_hints(line_table, line_hints, create_table_variant=True)
     stats.progress.done()
+    release_freed_memory()  # the load step into DuckDB starts from what extract still holds
     # Reached only when every page was read: dlt commits this state with the data it describes.
     # Every PO open at the last run was read again (or has vanished), so the open set is what was seen.
     state["open_pos"] = dict(stats.seen_open)

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -138,45 +139,71 @@ class PinogyClient:
         raise PinogyError(call, *settings.HTTP_ERRORS[409])
 
     def purchase_order_pages(
-        self, order_by: str, order_type: str, page_size: int = settings.MAX_PAGE_SIZE, offset: int = 0
+        self,
+        order_by: str,
+        order_type: str,
+        page_size: int = settings.MAX_PAGE_SIZE,
+        offset: int = 0,
+        read_ahead: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of purchase orders with their lines, `page_size` at a time, until the last one.
 
         Offset paging is done here rather than with dlt's `OffsetPaginator` because a 409 must resubmit
         the very same page after a new login, and callers stop early once pages leave their window.
+        `read_ahead` fetches the next page while the caller works on this one (one request in flight,
+        never two); only for callers that read to the end, as a caller that stops early wastes a call.
         """
         previous_total: int | None = None
         rereads = 0
-        while True:
-            params = {
-                "limit": page_size,
-                "offset": offset,
-                "order_by": order_by,
-                "order_type": order_type,
-                "fields_include": "lines",
-            }
-            body = self.get(settings.PURCHASE_ORDERS_PATH, params)
-            objects = _page_objects(body, f"GET {settings.PURCHASE_ORDERS_PATH} offset={offset}")
-            if objects:
-                yield objects
-            total = int(body.get("total", 0))
-            if previous_total is not None and total != previous_total and rereads < settings.MAX_PAGE_REREADS:
-                rereads += 1
-                # The list changed while we paged. Removals before our offset move later records up
-                # past it, and the total cannot tell removals from additions: step back a whole page
-                # and read on from there (the caller drops what it has already seen).
-                log.info(
-                    "pinogy: the list changed while paging (%d -> %d POs); re-reading a page",
-                    previous_total,
-                    total,
-                )
-                offset = max(0, offset - page_size)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pinogy-read-ahead") as pool:
+            pending = pool.submit(self._purchase_order_page, order_by, order_type, page_size, offset)
+            while True:
+                body, objects = pending.result()
+                total = int(body.get("total", 0))
+                if (
+                    previous_total is not None
+                    and total != previous_total
+                    and rereads < settings.MAX_PAGE_REREADS
+                ):
+                    rereads += 1
+                    # The list changed while we paged. Removals before our offset move later records up
+                    # past it, and the total cannot tell removals from additions: step back a whole page
+                    # and read on from there (the caller drops what it has already seen).
+                    log.info(
+                        "pinogy: the list changed while paging (%d -> %d POs); re-reading a page",
+                        previous_total,
+                        total,
+                    )
+                    offset = max(0, offset - page_size)
+                else:
+                    offset += len(objects)
+                    if not objects or offset >= total:
+                        if objects:
+                            yield objects
+                        return
                 previous_total = total
-                continue
-            previous_total = total
-            offset += len(objects)
-            if not objects or offset >= total:
-                return
+                fetch = (self._purchase_order_page, order_by, order_type, page_size, offset)
+                if read_ahead:
+                    pending = pool.submit(*fetch)
+                    if objects:
+                        yield objects
+                else:
+                    if objects:
+                        yield objects
+                    pending = pool.submit(*fetch)
+
+    def _purchase_order_page(
+        self, order_by: str, order_type: str, page_size: int, offset: int
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        params = {
+            "limit": page_size,
+            "offset": offset,
+            "order_by": order_by,
+            "order_type": order_type,
+            "fields_include": "lines",
+        }
+        body = self.get(settings.PURCHASE_ORDERS_PATH, params)
+        return body, _page_objects(body, f"GET {settings.PURCHASE_ORDERS_PATH} offset={offset}")
 
     def purchase_order(self, po_id: int) -> dict[str, Any] | None:
         """Return one purchase order with its lines, or None if the API no longer has it."""

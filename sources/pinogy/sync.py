@@ -78,7 +78,7 @@ def read_purchase_orders(
         log.info("pinogy: full read of every purchase order (first run, --full-refresh or reconciliation)")
         stats.mode = "full"
         # id order is stable while new POs are appended, so offsets do not shift under us.
-        for page in client.purchase_order_pages("id", "asc", page_size):
+        for page in client.purchase_order_pages("id", "asc", page_size, read_ahead=True):
             stats.pages += 1
             yield _seen(page, stats)
         return
@@ -113,13 +113,19 @@ def read_purchase_orders(
             yield _seen(keep, stats)
         if crossed:
             break
+    singles: list[dict[str, Any]] = []  # one batch, not one table per PO: each batch costs dlt ~5 ms
     for po_id, _ in _remaining(previously_open, seen_ids):
         stats.single_reads += 1
         po = client.purchase_order(int(po_id))
         if po is None:
             stats.vanished_open_pos += 1
             continue
-        yield _seen([po], stats)
+        singles.append(po)
+        if len(singles) >= page_size:
+            yield _seen(singles, stats)
+            singles = []
+    if singles:
+        yield _seen(singles, stats)
     if stats.vanished_open_pos:
         log.warning(
             "pinogy: %d purchase orders open at the last run no longer exist; run with "

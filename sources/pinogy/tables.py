@@ -128,8 +128,8 @@ def to_table(
     """
     arrays, fields = [], []
     for name, arrow_type in types.items():
-        values = [_plain(row.get(name)) for row in rows]
-        if name in keys and any(v is None for v in values):
+        values = [row.get(name) for row in rows]
+        if name in keys and None in values:
             raise RecordError(f"a record has no {name!r}")
         arrays.append(_typed_array(name, values, arrow_type))
         fields.append(pa.field(name, arrow_type, nullable=name not in keys))
@@ -152,6 +152,15 @@ def _plain(value: Any) -> Any:
 
 
 def _typed_array(name: str, values: list[Any], arrow_type: pa.DataType) -> pa.Array:
+    """Build the column in Arrow's C loop; only a column holding something else (JSON, numbers as money)
+    goes value by value. Measured: a third of the Python time of a full sync went to the slow path."""
+    try:
+        if arrow_type in _VIA_TEXT:
+            return pc.cast(pa.array(values, pa.string()), arrow_type)
+        return pa.array(values, arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    values = [_plain(v) for v in values]
     try:
         return _cast(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
@@ -159,8 +168,11 @@ def _typed_array(name: str, values: list[Any], arrow_type: pa.DataType) -> pa.Ar
         raise RecordError(f"field {name!r} has a value that is not {arrow_type}: {str(bad)[:40]!r}") from exc
 
 
+_VIA_TEXT = (MONEY, UTC_TIMESTAMP, pa.date32())
+
+
 def _cast(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
-    if arrow_type in (MONEY, UTC_TIMESTAMP, pa.date32()):
+    if arrow_type in _VIA_TEXT:
         text = pa.array([None if v is None else str(v) for v in values], pa.string())
         return pc.cast(text, arrow_type)
     if arrow_type == pa.string():
