@@ -1,105 +1,203 @@
-"""Pinnacle Cart orders: the full sync of the `orders` resource against the floor, same run, same server.
+"""Pinnacle Cart orders: full sync against the floor in the same run on the same server, then a 1% night.
 
-    python -m bench.pinnacle_floor [n_orders ...]     (default: 10000 50000)
+    python -m bench.pinnacle_floor                  # 10,000 and 50,000 orders
+    python -m bench.pinnacle_floor --orders 2000    # a quick run
 
-Floor: fetch every `GetOrders` page with the same batch size, parse the XML with the source's own safe
-expat parser (the fastest safe parser measured here), build Arrow tables of orders and items, insert them
-into a fresh DuckDB file. The simulator runs in this process for both, so the ratio compares like with like.
-Prints a table and writes bench/results/pinnacle_floor.json; nothing here asserts a time.
+The simulator runs in its own process with every `GetOrders` page rendered ahead of time
+(`bench.pinnacle_server`). The floor and the loader each run in a child process whose peak RSS comes
+from wait4(). Floor: fetch every `GetOrders` page with the same batch size, parse the XML with the
+source's own safe expat parser (the fastest safe parser measured here), build Arrow tables of orders,
+items and item options, insert them into a fresh DuckDB file. The loader is the `orders` resource of
+the real source, run by the same dlt pipeline the nightly job uses. Prints a table and writes
+bench/results/pinnacle_floor.json; nothing here asserts a time.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pyarrow as pa
+from bench.pinogy_sync import REPO, RESULTS, control
 
-from bench.pinogy_sync import RESULTS
-from pipelines.nightly import make_pipeline
-from simulators.pinnacle_cart import PinnacleCartSimulator
-from sources.pinnacle_cart import pinnacle_cart_source, settings
-from sources.pinnacle_cart.client import PinnacleCartClient
+BATCH = 500
 
 
 def _scalars(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not isinstance(v, dict | list)}
 
 
-def floor(sim: PinnacleCartSimulator, db: Path) -> tuple[float, int]:
-    started = time.perf_counter()
-    client = PinnacleCartClient(sim.api_url, sim.username, sim.password, sim.token, "xml")
+def _children(value: Any) -> list[dict[str, Any]]:
+    """An array element's records: a list, one wrapped record, or a wrapper around a list."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), list | dict):
+        value = next(iter(value.values()))
+    if isinstance(value, dict):
+        value = [value]
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def run_floor(server: dict[str, Any], db: Path) -> int:
+    import duckdb
+    import pyarrow as pa
+
+    from sources.pinnacle_cart.client import PinnacleCartClient
+
+    client = PinnacleCartClient(
+        server["api_url"], server["username"], server["password"], server["token"], "xml"
+    )
     rows = 0
-    with duckdb.connect(str(db)) as con:
-        created = False
-        for batch in client.offset_batches("GetOrders", "GetOrderCount", settings.DEFAULT_BATCH_SIZE):
-            orders = pa.Table.from_pylist([_scalars(o) for o in batch])
-            items = pa.Table.from_pylist(
-                [{**_scalars(i), "OrderId": o.get("OrderId")} for o in batch for i in _items(o)]
-            )
-            if not created:
-                con.execute("create table orders as select * from orders limit 0")
-                con.execute("create table items as select * from items limit 0")
-                created = True
-            con.execute("insert into orders by name select * from orders")
-            con.execute("insert into items by name select * from items")
-            rows += orders.num_rows + items.num_rows
-    return time.perf_counter() - started, rows
+    with duckdb.connect(str(db)) as con, client:
+        created: set[str] = set()
+        for batch in client.offset_batches("GetOrders", "GetOrderCount", BATCH):
+            item_rows, option_rows = [], []
+            for order in batch:
+                for line, item in enumerate(_children(order.get("OrderItems")), start=1):
+                    item_rows.append({**_scalars(item), "OrderId": order.get("OrderId"), "Line": line})
+                    for option in _children(item.get("Options")):
+                        option_rows.append(
+                            {**_scalars(option), "OrderId": order.get("OrderId"), "Line": line}
+                        )
+            tables = {
+                "orders": pa.Table.from_pylist([_scalars(o) for o in batch]),
+                "items": pa.Table.from_pylist(item_rows),
+                "options": pa.Table.from_pylist(option_rows),
+            }
+            for name, table in tables.items():
+                if not table.num_rows:
+                    continue
+                con.register("page", table)
+                if name not in created:
+                    con.execute(f"create table {name} as select * from page limit 0")
+                    created.add(name)
+                con.execute(f"insert into {name} by name select * from page")
+                con.unregister("page")
+                rows += table.num_rows
+    return rows
 
 
-def _items(order: dict[str, Any]) -> list[dict[str, Any]]:
-    items = order.get("OrderItems") or []
-    if isinstance(items, dict):
-        items = items.get("OrderItem") or items.get("Item") or []
-    return [i for i in (items if isinstance(items, list) else [items]) if isinstance(i, dict)]
+def run_load(server: dict[str, Any], db: Path) -> int:
+    from pipelines.nightly import make_pipeline
+    from sources.pinnacle_cart import pinnacle_cart_source
 
-
-def full(sim: PinnacleCartSimulator, db: Path) -> tuple[float, int]:
-    started = time.perf_counter()
     pipeline = make_pipeline("pinnacle_cart", db)
     source = pinnacle_cart_source(
-        api_url=sim.api_url,
-        username=sim.username,
-        password=sim.password,
-        token=sim.token,
+        api_url=server["api_url"],
+        username=server["username"],
+        password=server["password"],
+        token=server["token"],
         shop_timezone="America/New_York",
     ).with_resources("orders")
     pipeline.run(source)
     info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    rows = sum(n for t, n in (info.row_counts if info else {}).items() if t in ("orders", "order_items"))
-    return time.perf_counter() - started, rows
+    return sum(n for t, n in (info.row_counts if info else {}).items() if not t.startswith("_dlt"))
+
+
+def child(kind: str, server: dict[str, Any], db: Path, work: Path) -> dict[str, Any]:
+    """Run the floor or the loader in a child process; return its seconds, peak RSS and rows."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DLT_DATA_DIR": str(work / "dlt"),
+        "BENCH_SERVER": json.dumps(server),
+    }
+    env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.pinnacle_floor", "--child", kind, "--db", str(db)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: pinnacle {kind} failed:\n{out}\n{err}")
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "rows": int(out.split()[-1]),
+    }
+
+
+def bench_size(n_orders: int, work: Path) -> dict[str, Any]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.pinnacle_server", "--orders", str(n_orders)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        server = json.loads(proc.stdout.readline())
+        url = server["url"]
+        db = work / f"pinnacle_{n_orders}.duckdb"
+        control(url, "/_bench/stats")
+        floor = {
+            **child("floor", server, work / f"floor_{n_orders}.duckdb", work),
+            **control(url, "/_bench/stats"),
+        }
+        full = {**child("load", server, db, work), **control(url, "/_bench/stats")}
+        changed = control(url, "/_bench/mutate?percent=1")
+        control(url, "/_bench/stats")
+        night = {**child("load", server, db, work), "changed": changed, **control(url, "/_bench/stats")}
+        quiet = {**child("load", server, db, work), **control(url, "/_bench/stats")}
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+        proc.wait(timeout=60)
+    return {
+        "orders": server["orders"],
+        "floor": floor,
+        "full": {**full, "rows_per_second": round(full["rows"] / full["seconds"])},
+        "full_over_floor": round(full["seconds"] / floor["seconds"], 2),
+        "incremental": night,
+        "incremental_over_full": round(night["seconds"] / full["seconds"], 3),
+        "quiet_night": quiet,
+        "minimum_pages_full": -(-server["orders"] // BATCH),
+    }
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, action="append", help="orders to serve (repeatable)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write pinnacle_floor.json")
+    parser.add_argument("--child", choices=("floor", "load"), help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        server = json.loads(os.environ["BENCH_SERVER"])
+        print((run_floor if args.child == "floor" else run_load)(server, args.db))
+        return
     results = []
-    for n in [int(a) for a in sys.argv[1:]] or [10000, 50000]:
-        sim = PinnacleCartSimulator(n_customers=max(10, n // 5), n_orders=n)
-        with sim, tempfile.TemporaryDirectory() as tmp:
-            os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
-            floor_s, floor_rows = floor(sim, Path(tmp) / "floor.duckdb")
-            full_s, full_rows = full(sim, Path(tmp) / "full.duckdb")
-        results.append(
-            {
-                "orders": n,
-                "floor_seconds": round(floor_s, 2),
-                "floor_rows": floor_rows,
-                "full_seconds": round(full_s, 2),
-                "full_rows": full_rows,
-                "full_over_floor": round(full_s / floor_s, 2),
-            }
-        )
+    with tempfile.TemporaryDirectory(prefix="bench-pinnacle-") as tmp:
+        for n in args.orders or [10_000, 50_000]:
+            print(f"pinnacle bench: {n} orders ...", file=sys.stderr, flush=True)
+            results.append(bench_size(n, Path(tmp)))
+    print(
+        f"{'orders':>7} {'rows':>7} {'floor s':>8} {'full s':>7} {'ratio':>6} {'rows/s':>7} {'RSS MB':>7} "
+        f"{'pages':>6} {'1% s':>6} {'1%/full':>8} {'1% pages':>9} {'quiet pages':>12}"
+    )
+    for r in results:
         print(
-            f"{n:>7} orders  floor {floor_s:6.1f}s ({floor_rows} rows)  "
-            f"full {full_s:6.1f}s ({full_rows} rows)  ratio {full_s / floor_s:.2f}"
+            f"{r['orders']:>7} {r['full']['rows']:>7} {r['floor']['seconds']:>8} {r['full']['seconds']:>7} "
+            f"{r['full_over_floor']:>6} {r['full']['rows_per_second']:>7} {r['full']['peak_rss_mb']:>7} "
+            f"{r['full']['pages']:>6} {r['incremental']['seconds']:>6} {r['incremental_over_full']:>8} "
+            f"{r['incremental']['pages']:>9} {r['quiet_night']['pages']:>12}"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pinnacle_floor.json").write_text(json.dumps(results, indent=2) + "\n")
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "pinnacle_floor.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

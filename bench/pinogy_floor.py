@@ -1,7 +1,8 @@
 """The floor for a Pinogy full sync: fetch every page, parse JSON, build Arrow tables, insert into DuckDB.
 
-The least work any loader must do (same HTTP client and page size as the real source, no typing, no
-state, no merge). `python -m bench.pinogy_floor --db FILE` reads the API settings from the environment.
+The least work any loader must do (same HTTP client, page size and read-ahead as the real source, no
+typing, no state, no merge). `python -m bench.pinogy_floor --db FILE` reads the API settings from the
+environment.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def main() -> None:
     )
     with duckdb.connect(args.db) as con, client:
         created = False
-        for page in client.purchase_order_pages("id", "asc", 1000):
+        for page in client.purchase_order_pages("id", "asc", 1000, read_ahead=True):
             lines = [line for po in page for line in po.pop("lines", [])]
             pos_table, lines_table = pa.Table.from_pylist(page), pa.Table.from_pylist(lines)  # noqa: F841
             if not created:

@@ -54,7 +54,7 @@ def test_models_bench_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_pinnacle_benches_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)}
     floor = subprocess.run(
-        [sys.executable, "-m", "bench.pinnacle_floor", "150"],
+        [sys.executable, "-m", "bench.pinnacle_floor", "--orders", "150"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -63,7 +63,9 @@ def test_pinnacle_benches_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
     )
     assert floor.returncode == 0, floor.stderr
     [result] = json.loads((tmp_path / "pinnacle_floor.json").read_text())
-    assert result["floor_rows"] == result["full_rows"] > 150
+    assert result["floor"]["rows"] == result["full"]["rows"] > 150  # orders, items and item options
+    assert result["full"]["pages"] == result["minimum_pages_full"] == 1
+    assert result["incremental"]["changed"]["new_orders"] > 0 and result["incremental"]["pages"] >= 1
     cart = subprocess.run(
         [sys.executable, "-m", "bench.pinnacle_cart", "150"],
         cwd=REPO,

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sources.pinnacle_cart.fields import (
     ADDRESS,
@@ -92,20 +93,23 @@ class TableBuilder:
             arrays.append(pa.array(values, arrow_type))
             arrow_fields.append(pa.field(name, arrow_type, nullable=name not in keys))
         for name, path, kind in fields:
-            convert = self._convert[kind]
-            values = []
-            for row in rows:
-                text = _pick(row, path)
-                try:
-                    values.append(None if text is None or text == "" else convert(text))
-                except (ValueError, InvalidOperation):
-                    raise RecordError(
-                        f"{what}: field {path.split('|')[0]} is not {kind}: {str(text)[:40]!r}"
-                    ) from None
-            if name in keys and any(v is None for v in values):
+            texts = _texts(rows, path)
+            if name in keys and None in texts:
                 raise RecordError(f"{what}: a record has no {path.split('|')[0]}")
+            array = _fast_column(texts, kind)
+            if array is None:  # something Arrow's cast does not take: convert value by value, as the doc says
+                convert = self._convert[kind]
+                values = []
+                for text in texts:
+                    try:
+                        values.append(None if text is None else convert(text))
+                    except (ValueError, InvalidOperation):
+                        raise RecordError(
+                            f"{what}: field {path.split('|')[0]} is not {kind}: {str(text)[:40]!r}"
+                        ) from None
+                array = pa.array(values, ARROW[kind])
             names.append(name)
-            arrays.append(pa.array(values, ARROW[kind]))
+            arrays.append(array)
             arrow_fields.append(pa.field(name, ARROW[kind], nullable=name not in keys))
         if extras:
             known = {part.split("/")[0] for _, path, _ in fields for part in path.split("|")} | NESTED
@@ -119,6 +123,29 @@ class TableBuilder:
                 arrays.append(pa.array([row.get(tag) or None for row in rows], pa.string()))
                 arrow_fields.append(pa.field(column, pa.string()))
         return pa.Table.from_arrays(arrays, schema=pa.schema(arrow_fields))
+
+
+def _texts(rows: Sequence[dict[str, Any]], path: str) -> list[str | None]:
+    """Return each row's text at `path`, None where it is missing or empty."""
+    if "|" not in path and "/" not in path:  # most fields: one element, present as text in every record
+        values = [row.get(path) for row in rows]
+        if all(type(v) is str for v in values):
+            return [v or None for v in values]
+    return [_pick(row, path) or None for row in rows]
+
+
+def _fast_column(texts: list[str | None], kind: str) -> pa.Array | None:
+    """Type a column in Arrow's C code; None when a value needs Python's reading (or is wrong)."""
+    try:
+        if kind == STR:
+            return pa.array(texts, pa.string())
+        if kind == INT:
+            return pc.cast(pa.array(texts, pa.string()), pa.int64())
+        if kind == DEC:  # exact only: anything Arrow would round, or "1,234.5", goes the slow way
+            return pc.cast(pa.array(texts, pa.string()), ARROW[DEC])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return None
 
 
 def _pick(record: dict[str, Any], path: str) -> str | None:
