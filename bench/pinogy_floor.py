@@ -29,7 +29,7 @@ def main() -> None:
     )
     with duckdb.connect(args.db) as con, client:
         created = False
-        for page in client.purchase_order_pages("id", "asc", 1000, read_ahead=True):
+        for page in client.purchase_order_pages("id", "asc", 1000, read_ahead=lambda _page: True):
             lines = [line for po in page for line in po.pop("lines", [])]
             pos_table, lines_table = pa.Table.from_pylist(page), pa.Table.from_pylist(lines)  # noqa: F841
             if not created:

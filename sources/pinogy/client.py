@@ -7,9 +7,10 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -144,14 +145,15 @@ class PinogyClient:
         order_type: str,
         page_size: int = settings.MAX_PAGE_SIZE,
         offset: int = 0,
-        read_ahead: bool = False,
+        read_ahead: Callable[[list[dict[str, Any]]], bool] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of purchase orders with their lines, `page_size` at a time, until the last one.
 
         Offset paging is done here rather than with dlt's `OffsetPaginator` because a 409 must resubmit
         the very same page after a new login, and callers stop early once pages leave their window.
-        `read_ahead` fetches the next page while the caller works on this one (one request in flight,
-        never two); only for callers that read to the end, as a caller that stops early wastes a call.
+        `read_ahead(page)` says, before the caller sees `page`, whether it will surely want the next one;
+        if so, that page is fetched while the caller works on this one (one request in flight, never
+        two). A caller that is unsure says no: a page read ahead and never used would waste a call.
         """
         previous_total: int | None = None
         rereads = 0
@@ -182,15 +184,14 @@ class PinogyClient:
                             yield objects
                         return
                 previous_total = total
-                fetch = (self._purchase_order_page, order_by, order_type, page_size, offset)
-                if read_ahead:
-                    pending = pool.submit(*fetch)
-                    if objects:
-                        yield objects
+                fetch = partial(self._purchase_order_page, order_by, order_type, page_size, offset)
+                if read_ahead is not None and objects and read_ahead(objects):
+                    pending = pool.submit(fetch)
+                    yield objects
                 else:
                     if objects:
                         yield objects
-                    pending = pool.submit(*fetch)
+                    pending = pool.submit(fetch)
 
     def _purchase_order_page(
         self, order_by: str, order_type: str, page_size: int, offset: int

@@ -78,7 +78,7 @@ def read_purchase_orders(
         log.info("pinogy: full read of every purchase order (first run, --full-refresh or reconciliation)")
         stats.mode = "full"
         # id order is stable while new POs are appended, so offsets do not shift under us.
-        for page in client.purchase_order_pages("id", "asc", page_size, read_ahead=True):
+        for page in client.purchase_order_pages("id", "asc", page_size, read_ahead=_always):
             stats.pages += 1
             yield _seen(page, stats)
         return
@@ -94,7 +94,13 @@ def read_purchase_orders(
     horizon = cutoff
     first_edge: datetime | None = None
     n_paged = 0
-    for page in client.purchase_order_pages(settings.ORDER_BY_OPENED_ON, "desc", page_size):
+
+    def inside_window(page: list[dict[str, Any]]) -> bool:  # then the next page is surely wanted too
+        return parse_ts(page[-1]["opened_on"]) >= horizon
+
+    for page in client.purchase_order_pages(
+        settings.ORDER_BY_OPENED_ON, "desc", page_size, read_ahead=inside_window
+    ):
         stats.pages += 1
         n_paged += len(page)
         first_edge = first_edge or parse_ts(page[0]["opened_on"])
@@ -132,6 +138,10 @@ def read_purchase_orders(
             "--full-refresh to reconcile",
             stats.vanished_open_pos,
         )
+
+
+def _always(_page: list[dict[str, Any]]) -> bool:
+    return True
 
 
 def _remaining(previously_open: dict[str, str], seen: set[str]) -> list[tuple[str, str]]:
