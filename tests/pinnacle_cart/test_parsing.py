@@ -172,6 +172,23 @@ def test_bad_values_are_clear_record_errors() -> None:
         product_tables(BUILDER, [{"Title": "no id"}], tombstones=False)
 
 
+def test_a_column_arrow_cannot_cast_is_read_value_by_value_with_the_same_meaning() -> None:
+    # Each column mixes plain values (Arrow's fast cast) with ones only Python's reading takes.
+    products = [
+        {"PID": "1", "Price": "12.5", "Cost": "", "Qoh": "05", "UPC": "0001"},
+        {"PID": "2", "Price": "1,234.5", "Cost": "3", "Qoh": " 7", "UPC": ""},
+        {"PID": "3", "Price": "12.34567", "Cost": "0.1", "Qoh": "8.0", "UPC": {}},
+    ]
+    table, _ = product_tables(BUILDER, products, tombstones=False)
+    rows = {r["pid"]: r for r in table.to_pylist()}
+    assert [rows[p]["price"] for p in (1, 2, 3)] == [Decimal("12.5"), Decimal("1234.5"), Decimal("12.3457")]
+    assert [rows[p]["cost"] for p in (1, 2, 3)] == [None, Decimal("3"), Decimal("0.1")]
+    assert [rows[p]["qoh"] for p in (1, 2, 3)] == [5, 7, 8]
+    assert [rows[p]["upc"] for p in (1, 2, 3)] == ["0001", None, None]  # empty text and empty element
+    with pytest.raises(RecordError, match="Qoh is not int: '7x'"):
+        product_tables(BUILDER, [{"PID": "1", "Qoh": "5"}, {"PID": "2", "Qoh": "7x"}], tombstones=False)
+
+
 def test_billion_laughs_and_external_entities_are_refused_without_expansion() -> None:
     with pytest.raises(PayloadError, match="DOCTYPE"):
         parse_xml(BILLION_LAUGHS)

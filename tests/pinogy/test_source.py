@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from pipelines.nightly import make_pipeline
 from simulators.pinogy import PinogySimulator
-from tests.conftest import query, run
+from sources.pinogy.client import PinogyClient
+from tests.conftest import PINOGY_SECRETS, query, run
 
 
 def assert_warehouse_equals_api(db: Path, sim: PinogySimulator) -> None:
@@ -147,4 +150,50 @@ def test_malformed_page_fails_clearly_and_keeps_state(
     assert query(db, "select count(*) from pinogy.purchase_orders") == before
     [again] = run(db, ["pinogy"])  # state did not advance: the next run picks the new PO up
     assert again.status == "succeeded"
+    assert_warehouse_equals_api(db, pinogy_sim)
+
+
+def test_a_full_read_fetches_the_next_page_while_the_caller_works(pinogy_sim: PinogySimulator) -> None:
+    def page_calls() -> int:
+        return len([c for c in pinogy_sim.calls if c.path == "/api/purchase_orders"])
+
+    def wait_for(calls: int) -> int:
+        deadline = time.monotonic() + 10
+        while page_calls() < calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return page_calls()
+
+    client = PinogyClient(pinogy_sim.url, **PINOGY_SECRETS)
+    with client:
+        pages = client.purchase_order_pages("id", "asc", 50, read_ahead=lambda _page: True)
+        first = next(pages)
+        assert wait_for(2) == 2  # page 2 was asked for while we still hold page 1
+        rest = list(pages)
+    assert len(first) + sum(len(p) for p in rest) == 250 and page_calls() == 5  # no page read twice
+
+    pinogy_sim.reset_calls()
+    with client:
+        pages = client.purchase_order_pages("id", "asc", 50, read_ahead=lambda page: page[-1]["id"] < 0)
+        next(pages)
+        time.sleep(0.3)
+        assert page_calls() == 1  # told the next page is not surely wanted: nothing read ahead
+        pages.close()
+    assert page_calls() == 1
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_an_incremental_night_uses_every_page_it_requests(
+    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "20")
+    monkeypatch.setenv("SOURCES__PINOGY__LOOKBACK_HOURS", "9000")  # a window several pages deep
+    run(db, ["pinogy"])
+    pinogy_sim.reset_calls()
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded", result.error
+    last_run = make_pipeline("pinogy", db).state["sources"]["pinogy"]["resources"]["purchase_orders"][
+        "last_run"
+    ]
+    assert last_run["pages"] >= 3, last_run  # the walk read ahead inside the window ...
+    assert len(list_offsets(pinogy_sim)) == last_run["pages"]  # ... and never fetched a page it dropped
     assert_warehouse_equals_api(db, pinogy_sim)
