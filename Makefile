@@ -30,6 +30,7 @@ bench: install
 	$(PY) -m bench.pinnacle_cart
 	$(PY) -m bench.pinnacle_floor
 	$(PY) -m bench.models
+	$(PY) -m bench.api_economy
 
 reliability: install
 	rm -rf build/reliability

@@ -76,3 +76,22 @@ def test_pinnacle_benches_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
     )
     assert cart.returncode == 0, cart.stderr
     assert "first run" in cart.stdout and "next night" in cart.stdout
+
+
+def test_api_economy_bench_counts_every_source_against_its_minimum(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.api_economy", "--small", "--results", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "api_economy.json").read_text())
+    assert set(report) == {"pinogy", "pinnacle_cart", "pinmeto", "plugivery"}
+    for source, nights in report.items():
+        assert nights["first run"]["status"] == nights["quiet night"]["status"] == "succeeded", source
+    first = report["pinogy"]["first run"]["by_call"]
+    assert first["GET purchase_orders"] == report["pinogy"]["first run minimum"]["GET purchase_orders"] == 1
+    assert report["pinmeto"]["first run"]["by_call"] == {"token": 1, "locations page": 1}
+    assert report["plugivery"]["quiet night"]["by_call"].get("get (read)", 0) == 0  # nothing changed upstream
