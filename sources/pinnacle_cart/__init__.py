@@ -203,7 +203,9 @@ def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
 def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[pa.Table]:
     """Today's stock of every product: one snapshot per day (a rerun replaces the day's rows as a set)."""
     snapshot_at = snapshot_clock()
-    for batch in client.batches_until_empty("GetInventory", batch_size):
+    # Resources are read in turn, so `products` has counted the catalogue by the time this read ends.
+    known_total = client.counts.get("GetProductCount")
+    for batch in client.batches_until_empty("GetInventory", batch_size, known_total):
         try:
             yield inventory_table(builder, batch, snapshot_at.date(), snapshot_at)
         except RecordError as exc:

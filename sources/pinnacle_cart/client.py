@@ -167,10 +167,17 @@ class PinnacleCartClient:
                 yield fresh
             start += len(batch)
 
-    def batches_until_empty(self, name: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-        """Yield batches read with `StartNumber`/`BatchSize` until an empty one (a call with no count)."""
+    def batches_until_empty(
+        self, name: str, batch_size: int, known_total: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield batches read with `StartNumber`/`BatchSize` for a call that has no count of its own.
+
+        The read ends with an empty batch or, when a related count read this run is given as
+        `known_total` (`GetInventory` lists the products `GetProductCount` counted), once that many are
+        read: one call fewer a night. Records added after that count arrive next run, as with counts.
+        """
         start = 0
-        while True:
+        while known_total is None or start < known_total:
             batch = self.records(name, StartNumber=start, BatchSize=batch_size)
             if not batch:
                 return

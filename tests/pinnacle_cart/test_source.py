@@ -136,6 +136,10 @@ def test_first_run_loads_everything_typed_and_keyed(
     assert [c["StartNumber"] for c in calls(pinnacle_cart_sim, "GetOrders")] == ["0", "100", "200", "300"]
     assert [c["StartNumber"] for c in calls(pinnacle_cart_sim, "GetCustomers")] == ["0", "100"]
     assert all(c["PrimaryCategory"] == "-1" for c in calls(pinnacle_cart_sim, "GetProducts"))
+    # GetInventory has no count of its own: it stops at GetProductCount's, not at an extra empty batch.
+    n_products = len(pinnacle_cart_sim.products)
+    assert len(calls(pinnacle_cart_sim, "GetInventory")) == -(-n_products // 100)
+    assert query(db, "select count(*) from pinnacle_cart.inventory") == [(n_products,)]
     assert all(c.params["apiType"] == "xml" for c in pinnacle_cart_sim.calls)
     assert result.notes[0].startswith("counts (API/warehouse): orders 400/400, customers 120/120")
     assert len(result.notes) == 1
