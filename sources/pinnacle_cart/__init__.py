@@ -26,6 +26,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.memory import release_freed_memory
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
 from sources.pinnacle_cart.fields import (
@@ -134,6 +135,7 @@ def orders(
         yield dlt.mark.with_hints(order_table, order_hints, create_table_variant=True)
         yield dlt.mark.with_hints(item_table, item_hints, create_table_variant=True)
         yield dlt.mark.with_hints(option_table, option_hints, create_table_variant=True)
+    release_freed_memory()  # the load step into DuckDB starts from what extract still holds
     # Reached only when every batch was read: dlt commits this state with the data it describes.
     if full:
         state["last_full_read_at"] = now.isoformat()
