@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.pinogy_sync import RESULTS
+from bench.common import RESULTS
 from pipelines.demo import DEMO_SOURCES
 from pipelines.nightly import run_sources
 from simulators.base import Request, Simulator

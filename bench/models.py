@@ -22,7 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from bench.pinogy_sync import HEADLINE_POS, REPO, RESULTS, SECRETS
+from bench.common import REPO, RESULTS
+from bench.pinogy_sync import HEADLINE_POS, SECRETS
 from pipelines.demo import DEMO_SOURCES
 from pipelines.models import build
 

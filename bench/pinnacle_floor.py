@@ -18,14 +18,12 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.pinogy_sync import REPO, RESULTS, control
+from bench.common import REPO, RESULTS, bench_server, control, timed_child
 from pipelines.nightly import pipelines_dir_for
 
 BATCH = 500
@@ -107,27 +105,11 @@ def child(kind: str, server: dict[str, Any], db: Path, work: Path) -> dict[str, 
         "PYTHONPATH": str(REPO),
         "DLT_DATA_DIR": str(work / "dlt"),
         "BENCH_SERVER": json.dumps(server),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
     }
-    env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.pinnacle_floor", "--child", kind, "--db", str(db)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: pinnacle {kind} failed:\n{out}\n{err}")
-    return {
-        "seconds": round(seconds, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),
-        "rows": int(out.split()[-1]),
-    }
+    args = [sys.executable, "-m", "bench.pinnacle_floor", "--child", kind, "--db", str(db)]
+    seconds, rss, out = timed_child(args, env, f"pinnacle {kind}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(rss), "rows": int(out.split()[-1])}
 
 
 def warm_up(server: dict[str, Any], db: Path, work: Path) -> None:
@@ -143,16 +125,7 @@ def warm_up(server: dict[str, Any], db: Path, work: Path) -> None:
 
 
 def bench_size(n_orders: int, work: Path) -> dict[str, Any]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.pinnacle_server", "--orders", str(n_orders)],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        server = json.loads(proc.stdout.readline())
+    with bench_server("bench.pinnacle_server", "--orders", str(n_orders)) as server:
         url = server["url"]
         db = work / f"pinnacle_{n_orders}.duckdb"
         control(url, "/_bench/stats")
@@ -166,10 +139,6 @@ def bench_size(n_orders: int, work: Path) -> dict[str, Any]:
         night = {**child("load", server, db, work), "changed": changed, **control(url, "/_bench/stats")}
         warm_up(server, db, work)
         quiet = {**child("load", server, db, work), **control(url, "/_bench/stats")}
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        proc.wait(timeout=60)
     return {
         "orders": server["orders"],
         "floor": floor,

@@ -14,18 +14,15 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or REPO / "bench" / "results")
+from bench.common import REPO, RESULTS, bench_server, control, timed_child
+
 HEADLINE_POS = 100_000
 SECRETS = {
     "SOURCES__PINOGY__ACCESS_KEY": "sim-access-key",
@@ -34,21 +31,12 @@ SECRETS = {
 }
 
 
-def timed_child(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float | None]:
-    """Run a child process; return (wall seconds, peak RSS in MB, the run's own seconds as the CLI's
-    summary reports them, i.e. without interpreter start and imports) and fail loudly if it fails."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    out, err = (
-        proc.stdout.read().decode() if proc.stdout else "",
-        proc.stderr.read().decode() if proc.stderr else "",
-    )
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: {' '.join(args[2:4])} failed:\n{out}\n{err}")
+def timed_run(args: list[str], env: dict[str, str]) -> tuple[float, float, float | None]:
+    """Run a child; return (wall seconds, peak RSS in MB, the run's own seconds as the CLI's summary
+    reports them, i.e. without interpreter start and imports)."""
+    seconds, rss, out = timed_child(args, env, " ".join(args[2:4]))
     in_run = re.search(r"sources loaded in ([0-9.]+)s", out)
-    return seconds, usage.ru_maxrss / 1024, float(in_run.group(1)) if in_run else None
+    return seconds, rss, float(in_run.group(1)) if in_run else None
 
 
 def trace_steps(db: Path) -> dict[str, float]:
@@ -64,22 +52,8 @@ def trace_steps(db: Path) -> dict[str, float]:
     }
 
 
-def control(url: str, path: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}{path}", timeout=600) as reply:
-        return json.loads(reply.read())
-
-
 def bench_size(n_pos: int, work: Path) -> dict[str, Any]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.pinogy_server", "--pos", str(n_pos)],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        info = json.loads(server.stdout.readline())
+    with bench_server("bench.pinogy_server", "--pos", str(n_pos)) as info:
         url = info["url"]
         env = {
             **os.environ,
@@ -106,14 +80,12 @@ def bench_size(n_pos: int, work: Path) -> dict[str, Any]:
         ]
 
         control(url, "/_bench/stats")
-        floor_s, floor_rss, _ = timed_child(
-            [sys.executable, "-m", "bench.pinogy_floor", "--db", str(work / f"floor_{n_pos}.duckdb")],
-            env,
-            work,
+        floor_s, floor_rss, _ = timed_run(
+            [sys.executable, "-m", "bench.pinogy_floor", "--db", str(work / f"floor_{n_pos}.duckdb")], env
         )
         floor_calls = control(url, "/_bench/stats")
 
-        full_s, full_rss, full_in_run = timed_child(load, env, work)
+        full_s, full_rss, full_in_run = timed_run(load, env)
         full_calls = control(url, "/_bench/stats")
         full_steps = trace_steps(db)
         with duckdb.connect(str(db), read_only=True) as con:
@@ -124,22 +96,18 @@ def bench_size(n_pos: int, work: Path) -> dict[str, Any]:
 
         changed = control(url, "/_bench/mutate?percent=1")
         control(url, "/_bench/stats")
-        incr_s, incr_rss, incr_in_run = timed_child(load, env, work)
+        incr_s, incr_rss, incr_in_run = timed_run(load, env)
         incr_calls = control(url, "/_bench/stats")
         incr_steps = trace_steps(db)
 
-        quiet_s, _, quiet_in_run = timed_child(load, env, work)
+        quiet_s, _, quiet_in_run = timed_run(load, env)
         quiet_calls = control(url, "/_bench/stats")
 
         # Pages read must grow with the change: a night five times busier.
         changed_5 = control(url, "/_bench/mutate?percent=5")
         control(url, "/_bench/stats")
-        busy_s, _, busy_in_run = timed_child(load, env, work)
+        busy_s, _, busy_in_run = timed_run(load, env)
         busy_calls = control(url, "/_bench/stats")
-    finally:
-        if server.stdin:
-            server.stdin.close()
-        server.wait(timeout=60)
     return {
         "purchase_orders": info["pos"],
         "lines": info["lines"],

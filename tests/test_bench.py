@@ -10,24 +10,17 @@ import sys
 from tests.conftest import REPO
 
 
-def test_pinogy_bench_runs_and_reports_every_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def run_bench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bench.<script> <args>` from the repo at a tiny scale; fail with its stderr."""
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.pinogy_sync",
-            "--scale",
-            "0.001",
-            "--no-second-size",
-            "--results",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_pinogy_bench_runs_and_reports_every_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = run_bench("bench.pinogy_sync", "--scale", "0.001", "--no-second-size", "--results", str(tmp_path))
     [run] = json.loads((tmp_path / "pinogy_sync.json").read_text())["runs"]
     assert run["rows_loaded"] == run["purchase_orders"] + run["lines"]
     assert run["full"]["pages"] == run["minimum_pages_full"] == 1
@@ -38,14 +31,7 @@ def test_pinogy_bench_runs_and_reports_every_figure(tmp_path) -> None:  # type: 
 
 
 def test_models_bench_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.models", "--scale", "0.001", "--results", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
+    run_bench("bench.models", "--scale", "0.001", "--results", str(tmp_path))
     result = json.loads((tmp_path / "models.json").read_text())
     assert result["models_skipped"] == 0 and result["tests_failed"] == 0
     assert result["fct_purchase_order_lines"] > 0
@@ -53,40 +39,17 @@ def test_models_bench_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 def test_pinnacle_benches_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)}
-    floor = subprocess.run(
-        [sys.executable, "-m", "bench.pinnacle_floor", "--orders", "150"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert floor.returncode == 0, floor.stderr
+    run_bench("bench.pinnacle_floor", "--orders", "150", env=env)
     [result] = json.loads((tmp_path / "pinnacle_floor.json").read_text())
     assert result["floor"]["rows"] == result["full"]["rows"] > 150  # orders, items and item options
     assert result["full"]["pages"] == result["minimum_pages_full"] == 1
     assert result["incremental"]["changed"]["new_orders"] > 0 and result["incremental"]["pages"] >= 1
-    cart = subprocess.run(
-        [sys.executable, "-m", "bench.pinnacle_cart", "150"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert cart.returncode == 0, cart.stderr
+    cart = run_bench("bench.pinnacle_cart", "150", env=env)
     assert "first run" in cart.stdout and "next night" in cart.stdout
 
 
 def test_api_economy_bench_counts_every_source_against_its_minimum(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.api_economy", "--small", "--results", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
+    run_bench("bench.api_economy", "--small", "--results", str(tmp_path))
     report = json.loads((tmp_path / "api_economy.json").read_text())
     assert set(report) == {"pinogy", "pinnacle_cart", "pinmeto", "plugivery"}
     for source, nights in report.items():
