@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.logs import setup_logging, warn_if_secrets_readable
+from pipelines.logs import first_line, setup_logging, warn_if_secrets_readable
 from pipelines.registry import SOURCES
 
 DESCRIPTION = """Sync the retail APIs (Pinogy POS, Pinnacle Cart, Plugivery, PinMeTo) into a DuckDB warehouse.
@@ -248,7 +248,7 @@ def _record(db: Path, started_at: datetime, results: list[Any]) -> bool:
             "run history: cannot write ops.run_sources in %s (%s); is another program holding the file open "
             "for writing?",
             db,
-            (str(exc).splitlines() or [""])[0][:200],
+            first_line(exc, 200),
         )
         return False
     return True

@@ -13,6 +13,11 @@ from sources.http import RedactingFilter
 FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's text, capped: an expected failure is one readable line."""
+    return (str(exc).strip().splitlines() or [""])[0][:limit]
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors (the message is already redacted by the filter)."""
 

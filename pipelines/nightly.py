@@ -18,7 +18,7 @@ import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.logs import protect_dlt_logger
+from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
 from sources.http import SourceError, api_calls, redact, take_deferred
 
@@ -94,15 +94,14 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         elif isinstance(cause, ConfigFieldMissingException):
             result.error = _missing_config_line(spec, cause)
         else:
-            first_line = (str(cause).strip().splitlines() or [""])[0][:300]
             result.error = redact(
-                f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line}"
+                f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line(cause)}"
             )
     except Exception as exc:  # a bug must not stop the other sources; the traceback goes to DEBUG
         log.debug("%s: unexpected error", spec.name, exc_info=True)
         result.status = FAILED
         result.error = redact(
-            f"{spec.name}: unexpected {type(exc).__name__}: {_first_line(exc)} (run with --log-level DEBUG)"
+            f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)} (run with --log-level DEBUG)"
         )
     result.seconds = time.monotonic() - started
     result.api_calls = api_calls(spec.name) - calls_before
@@ -118,11 +117,6 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
             sum(result.rows.values()),
         )
     return result
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of an exception's text, capped: errors are one readable line."""
-    return (str(exc).strip().splitlines() or [""])[0][:300]
 
 
 def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> dlt.Pipeline:

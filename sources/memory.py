@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 
 import pyarrow as pa
-
-log = logging.getLogger("retail.memory")
 
 
 def _load_libc() -> ctypes.CDLL | None:

@@ -205,7 +205,8 @@ def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
 def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[pa.Table]:
     """Today's stock of every product: one snapshot per day (a rerun replaces the day's rows as a set)."""
     snapshot_at = snapshot_clock()
-    # Resources are read in turn, so `products` has counted the catalogue by the time this read ends.
+    # Resources are read in turn, so `products` has counted the catalogue before this one starts; without
+    # that count (inventory read alone) the read ends on an empty batch.
     known_total = client.counts.get("GetProductCount")
     for batch in client.batches_until_empty("GetInventory", batch_size, known_total):
         try:
