@@ -16,7 +16,6 @@ Prints a table and writes bench/results/api_economy.json. Nothing here asserts a
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import tempfile
@@ -26,7 +25,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS
+from bench.common import RESULTS, write_results
 from pipelines.demo import DEMO_SOURCES
 from pipelines.nightly import run_sources
 from simulators.base import Request, Simulator
@@ -131,8 +130,7 @@ def main() -> None:
             print(f"{name:<14} {night:<12} {nights[night]['calls']:>6}  {', '.join(parts)}")
         if name == "plugivery":
             print(f"{'':<14} {'':<12} {'':>6}  reads allowed a day: {floor['reads allowed a day']}")
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "api_economy.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_results(args.results, "api_economy", report)
 
 
 if __name__ == "__main__":

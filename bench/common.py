@@ -50,6 +50,12 @@ def timed_child(args: list[str], env: dict[str, str], what: str) -> tuple[float,
     return seconds, usage.ru_maxrss / 1024, out
 
 
+def write_results(results_dir: Path, name: str, data: Any) -> None:
+    """Write `<results_dir>/<name>.json`, the figures a bench script measured."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
 def control(url: str, path: str) -> dict[str, Any]:
     """Call a bench server's control path (`/_bench/stats`, `/_bench/mutate?percent=1`)."""
     with urllib.request.urlopen(f"{url}{path}", timeout=600) as reply:

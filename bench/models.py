@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.common import REPO, RESULTS
+from bench.common import REPO, RESULTS, write_results
 from bench.pinogy_sync import HEADLINE_POS, SECRETS
 from pipelines.demo import DEMO_SOURCES
 from pipelines.models import build
@@ -105,8 +105,7 @@ def main() -> None:
         f"{n_pos:>8} {lines:>9} {result['models_built']:>7} {result['tests_passed']:>6} "
         f"{result['tests_failed']:>7} {result['seconds_median']:>22}"
     )
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "models.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_results(args.results, "models", result)
 
 
 if __name__ == "__main__":

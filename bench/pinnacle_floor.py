@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, RESULTS, bench_server, control, timed_child
+from bench.common import REPO, RESULTS, bench_server, control, timed_child, write_results
 from pipelines.nightly import pipelines_dir_for
 
 BATCH = 500
@@ -180,8 +180,7 @@ def main() -> None:
             f"{r['full']['pages']:>6} {r['incremental']['seconds']:>6} {r['incremental_over_full']:>8} "
             f"{r['incremental']['pages']:>9} {r['quiet_night']['pages']:>12}"
         )
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "pinnacle_floor.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.results, "pinnacle_floor", results)
 
 
 if __name__ == "__main__":

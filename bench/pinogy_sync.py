@@ -11,7 +11,6 @@ Prints a table and writes bench/results/pinogy_sync.json. Nothing here asserts a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from bench.common import REPO, RESULTS, bench_server, control, timed_child
+from bench.common import REPO, RESULTS, bench_server, control, timed_child, write_results
 
 HEADLINE_POS = 100_000
 SECRETS = {
@@ -183,10 +182,7 @@ def main() -> None:
                 f"{r['purchase_orders']:>8} {label:<9}: {run['seconds']} s; dlt {steps}; the rest: see below"
             )
     print("(dlt's steps from its trace; the rest of a run: interpreter, imports, pipeline set-up, summary)")
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "pinogy_sync.json").write_text(
-        json.dumps({"scale": args.scale, "runs": results}, indent=2) + "\n"
-    )
+    write_results(args.results, "pinogy_sync", {"scale": args.scale, "runs": results})
 
 
 if __name__ == "__main__":
