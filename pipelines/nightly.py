@@ -21,6 +21,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
 from sources.http import SourceError, api_calls, redact, take_deferred
+from sources.integrity import take_notes
 
 log = logging.getLogger("retail.nightly")
 
@@ -62,6 +63,7 @@ def run_sources(db_path: Path, names: list[str], full_refresh: bool = False) -> 
 def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceResult:
     result = SourceResult(spec.name)
     take_deferred(spec.name)  # a stale word from an earlier run in this process does not count
+    take_notes(spec.name)
     started, calls_before = time.monotonic(), api_calls(spec.name)
     log.info(
         "%s: loading into %s (schema %s)%s",
@@ -103,6 +105,7 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         result.error = redact(
             f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)} (run with --log-level DEBUG)"
         )
+    result.notes.extend(take_notes(spec.name))  # future-dated records, rejected records
     result.seconds = time.monotonic() - started
     result.api_calls = api_calls(spec.name) - calls_before
     if result.status == FAILED:

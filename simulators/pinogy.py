@@ -22,6 +22,12 @@ Pinogy's public sample clients expect (the contract stated in the foundation iss
 The data is a seeded pet/music retailer's purchasing history (see `world.py`); tests mutate it with
 `open_po`, `add_line`, `remove_line`, `close_po`, `delete_po` and `vanish_po` and compare the warehouse
 with `truth()`.
+
+Fault switches on the data (a hostile or buggy API): `repeats = {po_id: "page" | "next page"}` lists a PO
+once more, right after itself or one page further on (the same position of the next page), and counts
+the copy in `total`, as an API whose list holds a record twice would; `open_po(opened=...)` can open a PO
+in the year 2999 (a typing error at the till); a PO field set to an unreadable value is served as it is
+(a value `datetime` cannot read sorts first, so ordering by it still answers).
 """
 
 from __future__ import annotations
@@ -123,6 +129,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         self.logins = 0
         self._sorted_cache: dict[str, list[int]] = {}
         self._page_cache: dict[tuple[str, ...], bytes] = {}
+        self.repeats: dict[int, str] = {}
         self._init_books(n_pos, seed)
 
     def _invalidate(self) -> None:
@@ -215,7 +222,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         if field not in PO_FIELDS or order_type not in ("asc", "desc"):
             return _error(422, "validation_error", f"Cannot order by {order_by!r} {order_type!r}")
         with self._lock:
-            ids = self._sorted_ids(field, order_type)
+            ids = self._with_repeats(self._sorted_ids(field, order_type), limit)
             page = ids[offset : offset + limit]
             objects = [self._render(po_id, params) for po_id in page]
             body = {"count": len(objects), "objects": objects, "offset": offset, "total": len(ids)}
@@ -236,12 +243,26 @@ class PinogySimulator(Simulator, PinogyBooks):
             self._sorted_cache[key] = ids
         return self._sorted_cache[key]
 
+    def _with_repeats(self, ids: list[int], limit: int) -> list[int]:
+        """Return the list as served: each PO in `repeats` once more, in its page or the next one."""
+        if not self.repeats:
+            return ids
+        out = list(ids)
+        for po_id, where in self.repeats.items():
+            if po_id in out:
+                at = out.index(po_id) + (1 if where == "page" else limit)
+                out.insert(min(at, len(out)), po_id)
+        return out
+
     def _sort_key(self, po_id: int, field: str) -> tuple[Any, ...]:
         value = self.pos[po_id][field]
         if value is None:
             return (0, "")
         if field in ("opened_on", "closed_on", "expires_on"):
-            return (1, datetime.fromisoformat(value))
+            try:
+                return (1, datetime.fromisoformat(value))
+            except (TypeError, ValueError):
+                return (0, str(value))
         if isinstance(value, dict):
             return (1, json.dumps(value, sort_keys=True))
         return (1, value)

@@ -20,6 +20,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects
 from sources.memory import release_freed_memory
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient, PinogyError
@@ -38,6 +39,7 @@ def pinogy_source(
     full_refresh_every_days: int = settings.DEFAULT_FULL_REFRESH_EVERY_DAYS,
     page_size: int = settings.MAX_PAGE_SIZE,
     full_refresh: bool = False,
+    cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
 ) -> DltResource:
     """Return the Pinogy purchase-order resource, configured from `[sources.pinogy]`."""
     client = PinogyClient(api_host, access_key, secret_key, password, app_id)
@@ -47,6 +49,7 @@ def pinogy_source(
         full_refresh_every_days,
         min(page_size, settings.MAX_PAGE_SIZE),
         full_refresh,
+        cursor_tolerance_hours,
     )
 
 
@@ -60,11 +63,16 @@ def purchase_orders(
     full_refresh_every_days: int,
     page_size: int,
     full_refresh: bool = False,
+    cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
 ) -> Iterator[Any]:
     """Purchase orders opened since the last run or still open at it, each with all its lines."""
     state = dlt.current.resource_state()
     now = datetime.now(UTC)
-    full = needs_full_read(state, now, full_refresh, full_refresh_every_days)
+    clock = CursorClock(settings.SOURCE_NAME, cursor_tolerance_hours, now)
+    saved = state.get("max_opened_on")
+    full = needs_full_read(state, now, full_refresh, full_refresh_every_days) or clock.saved_in_future(
+        parse_ts(saved) if saved else None, "cursor max_opened_on"
+    )
     disposition: Literal["replace", "merge"] = "replace" if full else "merge"
     po_hints = dlt.mark.make_hints(
         table_name="purchase_orders", write_disposition=disposition, primary_key="id", columns=PO_COLUMNS
@@ -76,15 +84,17 @@ def purchase_orders(
         merge_key="transaction_id",
         columns=LINE_COLUMNS if full else {**LINE_COLUMNS, **TOMBSTONE_HINT},
     )
-    stats = ReadStats()
+    stats = ReadStats(clock=clock, rejects=Rejects(settings.SOURCE_NAME))
     with client:
         for batch in read_purchase_orders(client, state, full, lookback, page_size, stats):
-            if not batch:
+            tables = _tables(batch, not full, stats.rejects) if batch else None
+            if tables is None:
                 continue
-            po_table, line_table = _tables(batch, tombstones=not full)
-            yield dlt.mark.with_hints(po_table, po_hints, create_table_variant=True)
-            yield dlt.mark.with_hints(line_table, line_hints, create_table_variant=True)
+            yield dlt.mark.with_hints(tables[0], po_hints, create_table_variant=True)
+            yield dlt.mark.with_hints(tables[1], line_hints, create_table_variant=True)
     stats.progress.done()
+    clock.report_future()
+    yield from stats.rejects.flush()
     release_freed_memory()  # the load step into DuckDB starts from what extract still holds
     # Reached only when every page was read: dlt commits this state with the data it describes.
     # Every PO open at the last run was read again (or has vanished), so the open set is what was seen.
@@ -92,7 +102,8 @@ def purchase_orders(
     if full:
         state["last_full_refresh_at"] = now.isoformat()
     previous = state.get("max_opened_on")
-    if stats.max_opened_on and (not previous or parse_ts(stats.max_opened_on) > parse_ts(previous)):
+    # A full read resets the cursor to what it saw (never past the clock: `_seen` held it there).
+    if full or (stats.max_opened_on and (not previous or parse_ts(stats.max_opened_on) > parse_ts(previous))):
         state["max_opened_on"] = stats.max_opened_on
     state["last_run"] = {
         "mode": stats.mode,
@@ -103,9 +114,21 @@ def purchase_orders(
     }
 
 
-def _tables(batch: list[dict[str, Any]], tombstones: bool) -> tuple[pa.Table, pa.Table]:
+def _tables(
+    batch: list[dict[str, Any]], tombstones: bool, rejects: Rejects
+) -> tuple[pa.Table, pa.Table] | None:
+    """Return the batch as PO and line tables; a PO with an unreadable value (its own or a line's) is
+    rejected whole, since its lines are replaced as a set. A PO without a key fails the source."""
     try:
-        return purchase_order_tables(batch, tombstones)
+        try:
+            return purchase_order_tables(batch, tombstones)
+        except RecordError as exc:
+            if exc.field is None:
+                raise
+        good = rejects.screen(
+            "purchase_orders", batch, lambda one: purchase_order_tables(one, tombstones), _po_id
+        )
+        return purchase_order_tables(good, tombstones) if good else None
     except RecordError as exc:
         ids = f"{batch[0].get('id')}..{batch[-1].get('id')}"
         raise PinogyError(
@@ -113,3 +136,7 @@ def _tables(batch: list[dict[str, Any]], tombstones: bool) -> tuple[pa.Table, pa
             str(exc),
             "report the record to Pinogy; the run stopped before loading it",
         ) from None
+
+
+def _po_id(po: dict[str, Any]) -> Any:
+    return po.get("id")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sources.integrity import CursorClock, Rejects, drop_repeats
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient
 from sources.progress import ProgressLog
@@ -32,10 +33,36 @@ class ReadStats:
     max_opened_on: str | None = None
     read_ids: set[int] = field(default_factory=set)
     progress: ProgressLog = field(default_factory=lambda: ProgressLog("pinogy", "purchase orders"))
+    clock: CursorClock = field(default_factory=lambda: CursorClock(settings.SOURCE_NAME))
+    rejects: Rejects = field(default_factory=lambda: Rejects(settings.SOURCE_NAME))
 
 
 def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def opened_on(po: dict[str, Any]) -> datetime | None:
+    """Return a PO's `opened_on`, or None when it is not a readable timestamp (e.g. a negative year)."""
+    try:
+        moment = parse_ts(po["opened_on"])
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def readable(page: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
+    """Return the POs of `page` whose `opened_on` can be read; reject the others by name.
+
+    `opened_on` orders the walk and moves the cursor, so it is checked before anything else.
+    """
+    good = [po for po in page if opened_on(po) is not None]
+    if len(good) < len(page):
+        for po in page:
+            if opened_on(po) is None:
+                stats.rejects.add(
+                    "purchase_orders", po.get("id"), "opened_on", po.get("opened_on"), "not an ISO timestamp"
+                )
+    return good
 
 
 def needs_full_read(
@@ -96,12 +123,16 @@ def read_purchase_orders(
     n_paged = 0
 
     def inside_window(page: list[dict[str, Any]]) -> bool:  # then the next page is surely wanted too
-        return parse_ts(page[-1]["opened_on"]) >= horizon
+        edge = opened_on(page[-1])
+        return edge is not None and edge >= horizon
 
-    for page in client.purchase_order_pages(
+    for raw_page in client.purchase_order_pages(
         settings.ORDER_BY_OPENED_ON, "desc", page_size, read_ahead=inside_window
     ):
         stats.pages += 1
+        page = readable(raw_page, stats)
+        if not page:
+            continue
         n_paged += len(page)
         first_edge = first_edge or parse_ts(page[0]["opened_on"])
         edge = parse_ts(page[-1]["opened_on"])
@@ -150,16 +181,25 @@ def _remaining(previously_open: dict[str, str], seen: set[str]) -> list[tuple[st
 
 
 def _seen(pos: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
-    """Record a batch in `stats` and return it without POs already read this run (offsets can shift)."""
+    """Record a batch in `stats` and return it with one copy per PO: the last within the batch, none for
+    a PO already read this run (offsets can shift), none whose `opened_on` is unreadable (rejected)."""
     stats.progress.page(len(pos))
-    pos = [po for po in pos if po["id"] not in stats.read_ids]
-    stats.read_ids.update(po["id"] for po in pos)
+    pos = drop_repeats(readable(pos, stats), stats.read_ids, _po_id)
+    newest = parse_ts(stats.max_opened_on) if stats.max_opened_on else None
     for po in pos:
         stats.pos += 1
         if po.get("is_open"):
             stats.seen_open[str(po["id"])] = po["opened_on"]
         else:
             stats.seen_open.pop(str(po["id"]), None)
-        if stats.max_opened_on is None or parse_ts(po["opened_on"]) > parse_ts(stats.max_opened_on):
-            stats.max_opened_on = po["opened_on"]
+        moment = stats.clock.clamp(parse_ts(po["opened_on"]), f"purchase order {po['id']}", "opened_on")
+        if newest is None or moment > newest:
+            newest = moment
+            stats.max_opened_on = (
+                po["opened_on"] if moment == parse_ts(po["opened_on"]) else moment.isoformat()
+            )
     return pos
+
+
+def _po_id(po: dict[str, Any]) -> Any:
+    return po.get("id")
