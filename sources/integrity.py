@@ -228,6 +228,10 @@ class Rejects:
             f"select * from {self.source}.{REJECTS_TABLE}",
         )
         hints = dlt.mark.make_hints(
-            table_name=REJECTS_TABLE, write_disposition="append", columns=_reject_columns()
+            table_name=REJECTS_TABLE,
+            write_disposition="append",
+            columns=_reject_columns(),
+            primary_key=[],  # not the resource's own keys, which a variant would inherit
+            merge_key=[],
         )
         yield dlt.mark.with_hints(rows, hints, create_table_variant=True)

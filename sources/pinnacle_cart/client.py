@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from sources.http import RetryingSession, SourceError, register_secret, require_secure_url
+from sources.integrity import drop_repeats
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.payload import PayloadError, from_json, parse_xml
 
@@ -209,16 +210,14 @@ KEY_FIELDS = ("OrderId", "UserId", "PID")
 
 
 def _unseen(batch: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
-    """Drop records already read in this pass: when the list shifts while we page (a record added or
-    removed before our offset), a record can come twice, and its child rows must not be loaded twice."""
-    fresh = []
-    for record in batch:
-        key = next((f"{f}={record[f]}" for f in KEY_FIELDS if record.get(f) not in (None, "")), None)
-        if key is None or key not in seen:
-            fresh.append(record)
-            if key is not None:
-                seen.add(key)
-    return fresh
+    """Keep one copy per record (the last in a batch) and drop records already read in this pass: when
+    the list shifts while we page, or the shop lists a record twice, its child rows must load once."""
+    return drop_repeats(batch, seen, record_key)
+
+
+def record_key(record: dict[str, Any]) -> str | None:
+    """Return `OrderId=..`, `UserId=..` or `PID=..`: the key of any record this API lists."""
+    return next((f"{f}={record[f]}" for f in KEY_FIELDS if record.get(f) not in (None, "")), None)
 
 
 def _fix_for_error(message: str) -> str:
