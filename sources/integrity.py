@@ -37,6 +37,7 @@ _notes: dict[str, list[str]] = {}
 _notes_lock = threading.Lock()
 
 Record = TypeVar("Record", bound=dict[str, Any])
+Row = TypeVar("Row")
 
 
 def report_note(source: str, text: str) -> None:
@@ -216,6 +217,24 @@ class Rejects:
             else:
                 good.append(record)
         return good
+
+    def convert(
+        self,
+        resource: str,
+        records: Sequence[Record],
+        build_row: Callable[[Record], Row],
+        record_id: Callable[[Record], Any],
+    ) -> list[tuple[Record, Row]]:
+        """Return (record, row) for each record `build_row` converts; reject each it refuses by name."""
+        out = []
+        for record in records:
+            try:
+                out.append((record, build_row(record)))
+            except UnreadableValue as exc:
+                if exc.field is None:
+                    raise
+                self.add(resource, record_id(record), exc.field, exc.value, str(exc))
+        return out
 
     def flush(self) -> Iterator[Any]:
         """Yield the rejected records for the `rejects` table, once, and put their count in the summary."""
