@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.nightly import make_pipeline
 from simulators.pinogy import PinogySimulator
+from sources.schedule import full_read_due
 from tests.conftest import FaultRecord, query, run
 from tests.pinogy.test_faults import figures
 from tests.pinogy.test_source import assert_warehouse_equals_api
@@ -141,3 +142,10 @@ def test_unreadable_values_are_rejected_by_name_and_the_rest_loads(
     fault_record.record(**figures(db, pinogy_sim), retries=0, exit_status=f"{result.status}, {again.status}")
     assert again.status == "succeeded", again.error
     assert_warehouse_equals_api(db, pinogy_sim)
+
+
+def test_a_last_full_read_dated_in_the_future_makes_the_next_one_due() -> None:
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    assert full_read_due(False, "2999-01-01T00:00:00+00:00", now, False, 7)
+    assert not full_read_due(False, (now - timedelta(days=2)).isoformat(), now, False, 7)
+    assert not full_read_due(False, (now + timedelta(hours=2)).isoformat(), now, False, 7)  # clock skew
