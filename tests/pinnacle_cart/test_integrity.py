@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,23 @@ import pytest
 
 from pipelines.nightly import make_pipeline
 from simulators.pinnacle_cart import PinnacleCartSimulator
-from tests.conftest import FaultRecord, query, run
+from tests.conftest import PINNACLE_CART_SECRETS, FaultRecord, query, run
 from tests.pinnacle_cart.test_source import assert_warehouse_equals_api
 
 pytestmark = pytest.mark.usefixtures("pinnacle_cart_env")
+
+
+@pytest.fixture
+def pinnacle_cart_sim() -> Iterator[PinnacleCartSimulator]:
+    """A smaller shop than conftest's: these tests run the source three or four times each."""
+    with PinnacleCartSimulator(n_customers=60, n_orders=150, seed=11, **PINNACLE_CART_SECRETS) as sim:
+        yield sim  # type: ignore[misc]
+
+
+@pytest.fixture
+def large_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__PINNACLE_CART__BATCH_SIZE", "500")
+
 
 SOURCE = "pinnacle_cart"
 SHOP_ZONE = ZoneInfo("America/New_York")  # as pinnacle_cart_env sets it
@@ -67,6 +81,7 @@ def figures(db: Path, sim: PinnacleCartSimulator) -> dict[str, Any]:
 
 
 @pytest.mark.fault(SOURCE, "cursor: an order with StatusDate 2099")
+@pytest.mark.usefixtures("large_batches")
 def test_an_order_from_2099_loads_is_named_and_status_changes_still_arrive(
     db: Path, pinnacle_cart_sim: PinnacleCartSimulator, fault_record: FaultRecord
 ) -> None:
@@ -88,6 +103,7 @@ def test_an_order_from_2099_loads_is_named_and_status_changes_still_arrive(
 
 
 @pytest.mark.fault(SOURCE, "cursor: saved look-back anchor already in 2099 (heals; --full-refresh resets)")
+@pytest.mark.usefixtures("large_batches")
 def test_a_saved_future_anchor_heals_and_full_refresh_resets_both_positions(
     db: Path,
     pinnacle_cart_sim: PinnacleCartSimulator,
@@ -136,7 +152,7 @@ def test_repeated_records_load_once_with_their_children_once(
     orders, customers, products = sorted(sim.orders), sorted(sim.customers), sorted(sim.products)
     sim.repeats = {
         ("OrderId", orders[10]): "page",
-        ("OrderId", orders[150]): "next page",
+        ("OrderId", orders[60]): "next page",  # its copy comes in the second batch
         ("UserId", customers[3]): "page",
         ("UserId", customers[50]): "next page",
         ("PID", products[1]): "page",  # GetProducts and GetInventory alike
@@ -146,8 +162,8 @@ def test_repeated_records_load_once_with_their_children_once(
     assert full.status == "succeeded", full.error
     assert duplicates(db) == 0
     assert_warehouse_equals_api(db, sim)
-    new = [sim.add_order(n_items=3) for _ in range(120)]
-    sim.set_order_status(sim.recent_order_ids(130)[0], "Completed")  # in the look-back pass too
+    new = [sim.add_order(n_items=3) for _ in range(110)]  # two batches of new orders
+    sim.set_order_status(sim.recent_order_ids(115)[0], "Completed")  # in the look-back pass too
     sim.repeats = {("OrderId", new[5]): "page", ("OrderId", new[20]): "next page"}
     [night] = run(db, [SOURCE])
     fault_record.record(**figures(db, sim), retries=0, exit_status=f"{full.status}, {night.status}")
@@ -157,6 +173,7 @@ def test_repeated_records_load_once_with_their_children_once(
 
 
 @pytest.mark.fault(SOURCE, "unreadable values: a date 'yesterday', text as a price or quantity (rejected)")
+@pytest.mark.usefixtures("large_batches")
 def test_unreadable_values_are_rejected_by_name_and_the_rest_loads(
     db: Path, pinnacle_cart_sim: PinnacleCartSimulator, fault_record: FaultRecord
 ) -> None:
