@@ -19,8 +19,9 @@ beyond what the doc says):
 The catalogue is the shared world's music products (`world.py`) plus `n_extra_products` the retailer does
 not stock (the demo uses a catalogue far larger than a night's budget); `now` is a settable clock so tests can
 move days, and `change_price` / `change_details` / `add_product` move the data.
-Fault switch: `repeats` (product or promotion ids) lists each such record twice in `list` /
-`list_promotions`, the copy right after the original. Any field can be set to a value the doc does not
+Fault switch: `repeats` (ids of products, promotions, brands or categories, which never collide) lists
+each such record twice in `list`, `list_promotions`, `list_brands` or `list_cats`, the copy right after
+the original. Any field can be set to a value the doc does not
 allow (a `date` of "yesterday" or 1e20); it is served as it is.
 """
 
@@ -257,9 +258,9 @@ class PlugiverySimulator(Simulator):
             product = self.products.get(int(params["id"])) if params["id"].isdigit() else None
             return dict(product) if product else []
         if act == "list_cats":
-            return list(self.categories.values())
+            return self._with_repeats(list(self.categories.values()))
         if act == "list_brands":
-            return list(self.brands.values())
+            return self._with_repeats(list(self.brands.values()))
         state = params.get("state")
         return self._with_repeats(
             [

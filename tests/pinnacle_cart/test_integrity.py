@@ -158,6 +158,7 @@ def test_repeated_records_load_once_with_their_children_once(
         ("PID", products[1]): "page",  # GetProducts and GetInventory alike
         ("PID", products[-1]): "page",
     }
+    sim.categories.append(sim.categories[0])  # a category (with its subtree) listed twice
     [full] = run(db, [SOURCE])
     assert full.status == "succeeded", full.error
     assert duplicates(db) == 0
@@ -170,6 +171,8 @@ def test_repeated_records_load_once_with_their_children_once(
     assert night.status == "succeeded", night.error
     assert duplicates(db) == 0
     assert_warehouse_equals_api(db, sim)
+    [(categories,)] = query(db, f"select count(*) from {SOURCE}.categories")
+    assert categories > 1
 
 
 @pytest.mark.fault(SOURCE, "unreadable values: a date 'yesterday', text as a price or quantity (rejected)")

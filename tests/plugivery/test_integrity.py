@@ -98,13 +98,14 @@ def test_a_saved_future_list_position_heals_with_a_full_list(
     assert [c.params.get("since") for c in sim.calls if c.params.get("act") == "list"] == ["all"]
 
 
-@pytest.mark.fault("plugivery", "repeats: a product and a promotion listed twice")
+@pytest.mark.fault("plugivery", "repeats: a product, promotion, brand and category listed twice")
 def test_repeated_records_load_once(
     db: Path, plugivery_sim: PlugiverySimulator, fault_record: FaultRecord
 ) -> None:
     sim = plugivery_sim
     products = sorted(sim.products)
-    sim.repeats = {products[0], products[-1], sim.promotions[0]["id"]}
+    brand, category = next(iter(sim.brands.values())), next(iter(sim.categories.values()))
+    sim.repeats = {products[0], products[-1], sim.promotions[0]["id"], brand["id"], category["id"]}
     [first] = run(db, ["plugivery"])
     assert first.status == "succeeded", first.error
     assert figures(db, sim)["duplicates"] == 0
