@@ -20,6 +20,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
+from pipelines.sql_names import quoted
 from pipelines.warehouse_file import delete_completed_load_packages
 from sources.http import SourceError, api_calls, redact, take_deferred
 
@@ -182,7 +183,7 @@ def table_totals(db_path: Path, schemas: list[str]) -> dict[str, dict[str, int]]
             [schemas],
         ).fetchall()
         for schema, table in rows:
-            count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+            count = con.execute(f"select count(*) from {quoted(schema, table)}").fetchone()
             totals.setdefault(schema, {})[table] = int(count[0]) if count else 0
     return totals
 

@@ -107,8 +107,8 @@ def check_warehouse(db: Path, may_create: bool = False) -> None:
     if not db.exists():
         if not may_create:
             raise PathError(
-                f"--db {db}: no such warehouse (this command reads and never creates one); check the path, "
-                f"or load it first with `python -m pipelines run --db {db}`"
+                f"--db {db}: no warehouse there (only `run` creates one); check the path, or load it first "
+                f"with `python -m pipelines run --db {db}`"
             )
         folder = db.absolute().parent
         if not folder.is_dir():
