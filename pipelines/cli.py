@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.logs import first_line, setup_logging, warn_if_secrets_readable
+from pipelines.logs import first_line, setup_logging
 from pipelines.registry import SOURCES
 from pipelines.warehouse_file import probe_writable, run_checked, warn_if_readable_by_others
 
@@ -161,7 +161,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    warn_if_secrets_readable()
     if args.command == "demo":
         from pipelines.demo import run_demo
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.logs import first_line
+from pipelines.logs import first_line, warn_if_secrets_readable
 
 log = logging.getLogger("retail")
 
@@ -78,6 +78,7 @@ def check_paths(args: argparse.Namespace) -> None:
             "the current directory no longer exists (deleted or moved away); cd to the project directory "
             "(where .dlt/ is) and run again"
         ) from None
+    warn_if_secrets_readable()  # first: worth saying even when the command then refuses its paths
     db = getattr(args, "db", None)
     if db is not None and not getattr(args, "dry_run", False):
         check_warehouse(db, may_create=args.command in CREATES_WAREHOUSE)
