@@ -9,9 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.logs import first_line, setup_logging
+from pipelines.logs import setup_logging
 from pipelines.registry import SOURCES
-from pipelines.warehouse_file import probe_writable, run_checked, warn_if_readable_by_others
+from pipelines.warehouse_file import (
+    describe_duckdb_error,
+    probe_writable,
+    run_checked,
+    warn_if_readable_by_others,
+)
 
 DESCRIPTION = """Sync the retail APIs (Pinogy POS, Pinnacle Cart, Plugivery, PinMeTo) into a DuckDB warehouse.
 
@@ -253,12 +258,8 @@ def _record(db: Path, started_at: datetime, results: list[Any]) -> bool:
     try:
         record_run(db, started_at, results)
     except duckdb.Error as exc:
-        logging.getLogger("retail").error(
-            "run history: cannot write ops.run_sources in %s (%s); is another program holding the file open "
-            "for writing?",
-            db,
-            first_line(exc, 200),
-        )
+        line, _ = describe_duckdb_error(db, exc)  # names the PID when a program holds it; no guessing
+        logging.getLogger("retail").error("run history: cannot write ops.run_sources: %s", line)
         return False
     return True
 
