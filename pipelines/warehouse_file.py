@@ -164,7 +164,12 @@ def group_readable() -> bool:
     """The knob: `[warehouse] group_readable` (default false) in .dlt/config.toml or the environment."""
     import dlt
 
-    return bool(dlt.config.get("warehouse.group_readable", bool))
+    try:
+        return bool(dlt.config.get("warehouse.group_readable", bool))
+    except Exception:  # dlt raises its own types for a value it cannot read as a boolean
+        raise PathError(
+            "config: [warehouse] group_readable (WAREHOUSE__GROUP_READABLE) must be true or false"
+        ) from None
 
 
 def set_modes(args: argparse.Namespace) -> None:
