@@ -233,9 +233,8 @@ def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> 
 
     try:
         with RunLock(db):
-            probe_writable(
-                db
-            )  # a program holding the file open: one line naming its PID, before any API call
+            # A program holding the file open: one line naming its PID, before any API call.
+            probe_writable(db)
             started, started_at = time.monotonic(), datetime.now(UTC)
             results = run_sources(db, sources, full_refresh=full_refresh)
             history_ok = _record(db, started_at, results)
