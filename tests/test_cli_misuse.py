@@ -58,7 +58,7 @@ def test_commands_that_read_refuse_a_missing_warehouse_and_never_create_it(
 
 
 @pytest.mark.fault("cli", "--db is a text file, not DuckDB")
-@pytest.mark.parametrize("command", ["run", "models", "status", "export"])
+@pytest.mark.parametrize("command", ["run", "models", "export"])
 def test_a_db_that_is_not_duckdb_is_refused_untouched(
     command: str, tmp_path: Path, fault_record: FaultRecord
 ) -> None:
@@ -73,7 +73,7 @@ def test_a_db_that_is_not_duckdb_is_refused_untouched(
 
 
 @pytest.mark.fault("cli", "--db is a directory")
-@pytest.mark.parametrize("command", ["run", "status", "models"])
+@pytest.mark.parametrize("command", ["run", "models"])
 def test_a_db_that_is_a_directory_is_refused(command: str, tmp_path: Path, fault_record: FaultRecord) -> None:
     out = cli(command, "--db", str(tmp_path))
     fault_record.record(exit_status=out.returncode)
