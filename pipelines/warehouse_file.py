@@ -172,10 +172,20 @@ def group_readable() -> bool:
         ) from None
 
 
+def reader_file_mode() -> int:
+    """The mode of files meant for readers (warehouse, exports, report): 0640 with the knob, else 0600."""
+    return GROUP_FILE if group_readable() else PRIVATE_FILE
+
+
+def set_reader_mode(path: Path) -> None:
+    """Give a file meant for readers (e.g. a copy of the warehouse for BI tools) its mode; see the knob."""
+    _chmod(path, reader_file_mode())
+
+
 def set_modes(args: argparse.Namespace) -> None:
     """Give what this command writes its mode: owner-only, or group-readable where the knob allows it."""
-    shared = group_readable()
-    file_mode = GROUP_FILE if shared else PRIVATE_FILE
+    file_mode = reader_file_mode()
+    shared = file_mode == GROUP_FILE
     db = getattr(args, "db", None)
     if db is not None and args.command in ("run", "models", "demo"):
         for path in (db, Path(f"{db}.wal")):
@@ -225,7 +235,7 @@ def warn_if_readable_by_others(db: Path) -> bool:
         mode = stat.S_IMODE(db.stat().st_mode)
     except OSError:
         return False
-    allowed = GROUP_FILE if group_readable() else PRIVATE_FILE
+    allowed = reader_file_mode()
     if mode & ~allowed & 0o077:
         log.warning(
             "%s is readable by other users (mode %o) and holds customer data; run: chmod %o %s",
