@@ -44,6 +44,7 @@ class PinogyBooks:
         self._next_po_id = 5000
         self._next_line_id = 200000
         self._next_number = 100
+        self._clock = HISTORY_END - timedelta(days=730)  # the latest moment anything happened
         self._generate(n_pos)
 
     def _invalidate(self) -> None:
@@ -127,6 +128,7 @@ class PinogyBooks:
         }
         self.pos[po_id] = po
         self.lines[po_id] = []
+        self._clock = max(self._clock, opened)
         count = n_lines if n_lines is not None else min(40, 1 + int(rng.expovariate(1 / 9)))
         for _ in range(count):
             self._new_line(po_id)
@@ -189,6 +191,7 @@ class PinogyBooks:
 
     def _close(self, po_id: int, when: datetime) -> None:
         po = self.pos[po_id]
+        self._clock = max(self._clock, when)
         po.update(
             is_open=False,
             status="Closed",
@@ -228,8 +231,10 @@ class PinogyBooks:
             return int(victim["id"])
 
     def close_po(self, po_id: int) -> None:
+        """Close a PO now: a minute after the latest thing that happened, however old the PO is."""
         with self._lock:
-            self._close(po_id, datetime.fromisoformat(self.pos[po_id]["opened_on"]) + timedelta(days=2))
+            opened = datetime.fromisoformat(self.pos[po_id]["opened_on"])
+            self._close(po_id, max(opened + timedelta(days=2), self._clock + timedelta(minutes=1)))
             self._invalidate()
 
     def delete_po(self, po_id: int) -> None:

@@ -88,6 +88,7 @@ class PinogyClient:
         self.http = session or RetryingSession(settings.SOURCE_NAME)
         self.rest = RESTClient(base_url=self.base_url, auth=self.signer, session=self.http)
         self.logins = 0
+        self.last_total: int | None = None  # the list's `total` as the latest page reported it
 
     @property
     def calls(self) -> int:
@@ -161,7 +162,7 @@ class PinogyClient:
             pending = pool.submit(self._purchase_order_page, order_by, order_type, page_size, offset)
             while True:
                 body, objects = pending.result()
-                total = int(body.get("total", 0))
+                total = self.last_total = int(body.get("total", 0))
                 if (
                     previous_total is not None
                     and total != previous_total
