@@ -113,6 +113,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         app_id: int = 3,
         world: World | None = None,
         port: int = 0,
+        long_open_share: float | None = None,
     ) -> None:
         super().__init__(port)
         self.world = world or build_world(seed)
@@ -130,7 +131,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         self.served = 0
         self._sorted_cache: dict[str, list[int]] = {}
         self._page_cache: dict[tuple[str, ...], bytes] = {}
-        self._init_books(n_pos, seed)
+        self._init_books(n_pos, seed, long_open_share)
 
     def _invalidate(self) -> None:
         self._sorted_cache.clear()

@@ -32,7 +32,7 @@ class PinogyBooks:
     world: World
     _lock: threading.RLock
 
-    def _init_books(self, n_pos: int, seed: int) -> None:
+    def _init_books(self, n_pos: int, seed: int, long_open_share: float | None = None) -> None:
         self.pos: dict[int, dict[str, Any]] = {}
         self.lines: dict[int, list[dict[str, Any]]] = {}
         self._rng = random.Random(seed + 1)
@@ -45,14 +45,17 @@ class PinogyBooks:
         self._next_line_id = 200000
         self._next_number = 100
         self._clock = HISTORY_END - timedelta(days=730)  # the latest moment anything happened
-        self._generate(n_pos)
+        self._generate(n_pos, long_open_share)
 
     def _invalidate(self) -> None:
         """Called after every change; the simulator drops its rendered pages."""
 
     # --- seeded data ----------------------------------------------------------------------------
-    def _generate(self, n_pos: int) -> None:
+    def _generate(self, n_pos: int, long_open_share: float | None) -> None:
+        """Generate the history; `long_open_share` (e.g. 0.005) leaves that share of the POs older than
+        three weeks open, spread evenly through the two years, instead of a rare few."""
         span = timedelta(days=730)
+        every = round(1 / long_open_share) if long_open_share else 0
         for i in range(n_pos):
             opened = (
                 HISTORY_END - span + span * (i / max(n_pos, 1)) + timedelta(seconds=self._rng.randrange(600))
@@ -60,6 +63,8 @@ class PinogyBooks:
             age_days = (HISTORY_END - opened).days
             # Most POs close within days; a few stragglers stay open for months (forgotten back orders).
             is_open = self._rng.random() < (0.4 if age_days < 21 else 0.0005)
+            if every and age_days >= 21:
+                is_open = i % every == every // 2
             self._add_po(opened, is_open=is_open, deleted=self._rng.random() < 0.01)
 
     def _add_po(

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
@@ -147,7 +147,7 @@ class PinogyClient:
         page_size: int = settings.MAX_PAGE_SIZE,
         offset: int = 0,
         read_ahead: Callable[[list[dict[str, Any]]], bool] | None = None,
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Generator[list[dict[str, Any]], None, None]:
         """Yield pages of purchase orders with their lines, `page_size` at a time, until the last one.
 
         Offset paging is done here rather than with dlt's `OffsetPaginator` because a 409 must resubmit

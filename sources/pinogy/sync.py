@@ -230,7 +230,9 @@ def _why_read_everything(
     return ""
 
 
-def _read_everything(client: PinogyClient, page_size: int, stats: ReadStats) -> Iterator[list[dict[str, Any]]]:
+def _read_everything(
+    client: PinogyClient, page_size: int, stats: ReadStats
+) -> Iterator[list[dict[str, Any]]]:
     stats.full, stats.mode = True, "full"
     # id order is stable while new POs are appended, so offsets do not shift under us.
     for page in client.purchase_order_pages("id", "asc", page_size, read_ahead=_always):
