@@ -137,19 +137,21 @@ class PinogySimulator(Simulator, PinogyBooks):
         self._sorted_cache.clear()
         self._page_cache.clear()
 
-    def prerender(self, page_size: int, order_by: str = "id", order_type: str = "asc") -> int:
-        """Render every list page with lines ahead of time, so benchmarks measure the client, not us."""
+    def prerender(
+        self, page_size: int, order_by: str = "id", order_type: str = "asc", pages: int | None = None
+    ) -> int:
+        """Render list pages with lines ahead of time (every page, or the first `pages`), so benchmarks
+        measure the client, not us."""
         params = {
             "limit": str(page_size),
             "order_by": order_by,
             "order_type": order_type,
             "fields_include": "lines",
         }
-        pages = 0
-        for offset in range(0, max(len(self.pos), 1), min(page_size, MAX_LIMIT)):
+        offsets = range(0, max(len(self.pos), 1), min(page_size, MAX_LIMIT))
+        for offset in offsets[:pages]:
             self._list({**params, "offset": str(offset)})
-            pages += 1
-        return pages
+        return len(offsets[:pages])
 
     # --- HTTP -------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
