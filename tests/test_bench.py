@@ -59,4 +59,8 @@ def test_api_economy_bench_counts_every_source_against_its_minimum(tmp_path) -> 
     first = report["pinogy"]["first run"]["by_call"]
     assert first["GET purchase_orders"] == report["pinogy"]["first run minimum"]["GET purchase_orders"] == 1
     assert report["pinmeto"]["first run"]["by_call"] == {"token": 1, "locations page": 1}
+    # A quiet Pinnacle night reads its orders at the minimum: the window's batches, no order count.
+    cart_night, cart_minimum = report["pinnacle_cart"]["quiet night"]["by_call"], report["pinnacle_cart"]
+    assert cart_night["GetOrders"] == cart_minimum["quiet night minimum"]["GetOrders"]
+    assert "GetOrderCount" not in cart_night
     assert report["plugivery"]["quiet night"]["by_call"].get("get (read)", 0) == 0  # nothing changed upstream
