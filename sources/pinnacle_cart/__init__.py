@@ -144,9 +144,19 @@ def orders(
     state.setdefault("last_order_id", stats.max_order_id or 0)
     if stats.newest_date and (not state.get("newest_date") or stats.newest_date > state["newest_date"]):
         state["newest_date"] = stats.newest_date
-    state["last_run"] = {"mode": stats.mode, "batches": stats.batches, "orders": stats.orders}
-    # The API's own total, read before the orders: the run summary compares it with the warehouse.
-    state["api_count"] = client.counts["GetOrderCount"]
+    state["last_run"] = {
+        "mode": stats.mode,
+        "batches": stats.batches,
+        "orders": stats.orders,
+        "new_orders": stats.new_orders,
+        "lookback_days": lookback_days,
+    }
+    # The API's own total, read by a full read before its orders: the run summary compares it with the
+    # warehouse. A night reads no count (it would be the only reason for the call), so it compares none.
+    if full:
+        state["api_count"] = client.counts["GetOrderCount"]
+    else:
+        state.pop("api_count", None)
 
 
 @dlt.resource(name="customers", write_disposition="merge")

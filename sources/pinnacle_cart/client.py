@@ -167,6 +167,24 @@ class PinnacleCartClient:
                 yield fresh
             start += len(batch)
 
+    def filtered_batches(self, name: str, batch_size: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
+        """Yield batches of a filtered read (`GetOrders LastDate=..`) until a batch shorter than asked.
+
+        No count call first: a night makes only the calls the API forces. The doc names no maximum
+        BatchSize, so a short batch is the last one (a shop that capped it below ours would end the read
+        early; the periodic full read, which pages to the API's own count, brings the rest).
+        """
+        start = 0
+        seen: set[str] = set()
+        while True:
+            batch = self.records(name, **filters, StartNumber=start, BatchSize=batch_size)
+            fresh = _unseen(batch, seen)
+            if fresh:
+                yield fresh
+            if len(batch) < batch_size:
+                return
+            start += len(batch)
+
     def batches_until_empty(
         self, name: str, batch_size: int, known_total: int | None = None
     ) -> Iterator[list[dict[str, Any]]]:

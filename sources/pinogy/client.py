@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
@@ -88,6 +88,7 @@ class PinogyClient:
         self.http = session or RetryingSession(settings.SOURCE_NAME)
         self.rest = RESTClient(base_url=self.base_url, auth=self.signer, session=self.http)
         self.logins = 0
+        self.last_total: int | None = None  # the list's `total` as the latest page reported it
 
     @property
     def calls(self) -> int:
@@ -146,7 +147,7 @@ class PinogyClient:
         page_size: int = settings.MAX_PAGE_SIZE,
         offset: int = 0,
         read_ahead: Callable[[list[dict[str, Any]]], bool] | None = None,
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Generator[list[dict[str, Any]], None, None]:
         """Yield pages of purchase orders with their lines, `page_size` at a time, until the last one.
 
         Offset paging is done here rather than with dlt's `OffsetPaginator` because a 409 must resubmit
@@ -161,7 +162,7 @@ class PinogyClient:
             pending = pool.submit(self._purchase_order_page, order_by, order_type, page_size, offset)
             while True:
                 body, objects = pending.result()
-                total = int(body.get("total", 0))
+                total = self.last_total = int(body.get("total", 0))
                 if (
                     previous_total is not None
                     and total != previous_total

@@ -111,8 +111,9 @@ def test_session_expiring_mid_pagination_resubmits_the_page(
 
 @pytest.mark.usefixtures("pinogy_env")
 def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
-    db: Path, pinogy_sim: PinogySimulator
+    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "100")  # three pages: the night reads one of them
     run(db, ["pinogy"])
     closed = next(i for i, p in pinogy_sim.pos.items() if not p["is_open"])
     pinogy_sim.vanish_po(closed)
