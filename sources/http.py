@@ -338,7 +338,7 @@ class RetryingSession(requests.Session):
                         request,
                         response,
                         attempt,
-                        f"asks us to wait {retry_after:.0f}s (Retry-After), longer than the "
+                        f"it asks us to wait {retry_after:.0f}s, longer than the "
                         f"{self.policy.backoff_max:.0f}s we may wait",
                     )
                 if attempt >= self.policy.max_attempts:
@@ -401,7 +401,7 @@ class RetryingSession(requests.Session):
             return SourceError(
                 self.source,
                 describe(request, self.call_param),
-                f"{host} is rate limiting us ({status_text(429)}) and {how}",
+                f"{host}: rate limited, {status_text(429)} ({how})",
                 "run later (another integration may be using the same quota), or raise [runtime] "
                 f"request_max_retry_delay (now {self.policy.backoff_max:.0f}), request_max_attempts "
                 f"(now {self.policy.max_attempts}) or request_max_total_seconds "
@@ -410,7 +410,7 @@ class RetryingSession(requests.Session):
         return SourceError(
             self.source,
             describe(request, self.call_param),
-            f"{host} answered {status_text(response.status_code)} {how}",
+            f"{host}: {status_text(response.status_code)} ({how})",
             "the API is having trouble: run later, or raise [runtime] request_max_attempts "
             f"(now {self.policy.max_attempts}) or request_max_total_seconds "
             f"(now {self.policy.total_seconds:.0f})",

@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -79,13 +79,27 @@ class Fault:
     words: list[str]  # what the error line says besides the host ({url_key} is filled in)
     data_calls: int  # the data calls the simulator saw: the one let through plus the attempts it got
     host: str = "127.0.0.1"
+    env: dict[str, str] = field(default_factory=dict)
+    # PinMeTo waits for its rate limit's reset itself (tests/pinmeto/test_source.py covers it).
+    sources: tuple[str, ...] = ("pinogy", "pinnacle_cart", "pinmeto", "plugivery")
 
 
-def _status(status: int) -> Callable[[Simulator, str], None]:
+def _status(status: int, headers: dict[str, str] | None = None) -> Callable[[Simulator, str], None]:
     def inject(sim: Simulator, path: str) -> None:
-        sim.faults.add("status", status=status, body=b"No entry", times=10, after=1, path_contains=path)
+        sim.faults.add(
+            "status",
+            status=status,
+            body=b"No entry",
+            headers=headers or {},
+            times=10,
+            after=1,
+            path_contains=path,
+        )
 
     return inject
+
+
+NOT_PINMETO = ("pinogy", "pinnacle_cart", "plugivery")
 
 
 FAULTS = {
@@ -122,6 +136,31 @@ FAULTS = {
     ),
     "HTTP 401": Fault(_status(401), lambda url: url, ["HTTP 401 Unauthorized from"], 1 + 1),
     "HTTP 403": Fault(_status(403), lambda url: url, ["HTTP 403 Forbidden from"], 1 + 1),
+    "HTTP 503 on every attempt": Fault(
+        _status(503),
+        lambda url: url,
+        [f"HTTP 503 Service Unavailable (on all {MAX_ATTEMPTS} attempts)", "[runtime] request_max_attempts"],
+        1 + MAX_ATTEMPTS,
+    ),
+    "HTTP 429 on every attempt": Fault(
+        _status(429, {"Retry-After": "0"}),
+        lambda url: url,
+        [
+            f"rate limited, HTTP 429 Too Many Requests (on all {MAX_ATTEMPTS} attempts)",
+            "[runtime] request_max_retry_delay (now 5), request_max_attempts (now 2)",
+        ],
+        1 + MAX_ATTEMPTS,
+        env={"RUNTIME__REQUEST_MAX_RETRY_DELAY": "5"},
+        sources=NOT_PINMETO,
+    ),
+    "HTTP 429 asking for a longer wait than allowed": Fault(
+        _status(429, {"Retry-After": "120"}),
+        lambda url: url,
+        ["rate limited, HTTP 429 Too Many Requests (it asks us to wait 120s, longer than the 5s we may"],
+        1 + 1,  # not waited out, not retried early either
+        env={"RUNTIME__REQUEST_MAX_RETRY_DELAY": "5"},
+        sources=NOT_PINMETO,
+    ),
 }
 
 
@@ -130,7 +169,7 @@ def failing(name: str, fault: Fault, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """Start `name`'s simulator with `fault` injected; yield it and the host the error line must name."""
     source = SOURCES[name]
     with source.start() as sim:
-        env = {**source.env(sim), **FAST_RETRIES, "RUNTIME__REQUEST_TIMEOUT": TIMEOUT}
+        env = {**source.env(sim), **FAST_RETRIES, "RUNTIME__REQUEST_TIMEOUT": TIMEOUT, **fault.env}
         env[source.url_key] = fault.url(env[source.url_key])
         for key, value in env.items():
             monkeypatch.setenv(key, value)
@@ -168,8 +207,8 @@ def leaks_in_files(root: Path, forms: set[str]) -> list[str]:
     ("name", "fault"),
     [
         pytest.param(name, fault, marks=pytest.mark.fault(name, f"fails: {fault}"), id=f"{name}-{fault}")
-        for name in SOURCES
         for fault in FAULTS
+        for name in FAULTS[fault].sources
     ],
 )
 def test_failing_run_names_host_and_cause_and_leaks_nothing(
