@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,10 +20,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import dlt
 import pytest
+import requests
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from simulators.base import ISSUED_SECRETS, Simulator
 from simulators.pinogy import PinogySimulator
+from sources.http import redact_errors, register_secret
 from tests.conftest import PINMETO_SECRETS, PINOGY_SECRETS, FaultRecord, cli, pinogy_env_for, run
 from tests.test_faults_all import CASES
 
@@ -265,3 +270,41 @@ def test_cli_output_and_files_of_failing_runs_hold_no_secret(
     assert sorted(ln.split(" ERROR ")[1].split(":")[0].strip() for ln in errors) == sorted(SOURCES), errors
     assert not [form for form in forms if form in out.stdout + out.stderr]
     assert not leaks_in_files(tmp_path, forms)
+
+
+def test_an_unexpected_error_leaving_a_resource_is_redacted_down_its_chain(tmp_path: Path) -> None:
+    """A bug that lets a requests exception out (URL, credentials and all) still leaves no secret in the
+    trace dlt pickles: the chain keeps its types for debugging, every text in it redacted."""
+    secret = "TEST-BOUNDARY-PASSWORD-77e1"
+    register_secret(secret)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    @dlt.resource(name="things")
+    @redact_errors
+    def things() -> Iterator[dict[str, int]]:
+        yield {"id": 1}
+        try:
+            requests.get(f"http://127.0.0.1:{port}/things?password={secret}", timeout=1)
+        except requests.RequestException as exc:
+            raise RuntimeError(f"could not read {exc.request.url if exc.request else '?'}") from exc
+
+    pipeline = dlt.pipeline(
+        "boundary",
+        destination=dlt.destinations.duckdb(str(tmp_path / "b.duckdb")),
+        pipelines_dir=str(tmp_path),
+    )
+    with pytest.raises(PipelineStepFailed) as failed:
+        pipeline.run(things())
+    chain, current = [], failed.value.__cause__ or failed.value.__context__
+    while current is not None:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    types = [type(e).__name__ for e in chain]
+    assert "RuntimeError" in types and "ConnectionError" in types, types
+    texts = " ".join(f"{e} {e.args}" for e in chain)
+    assert "password=***" in texts and secret not in texts
+    trace = (tmp_path / "boundary" / "trace.pickle").read_bytes()
+    assert b"password=***" in trace and secret.encode() not in trace
+    assert not leaks_in_files(tmp_path, {secret, quote(secret, safe="")})
