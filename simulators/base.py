@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -184,6 +185,13 @@ class Simulator:
         if fault is not None and fault.kind == "cut":
             reply.cut = True
         return reply
+
+    def serve_tls(self, certfile: str, keyfile: str) -> Simulator:
+        """Speak https with this certificate (call before `start`); `url` still says http://."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        return self
 
     def go_down(self) -> None:
         """Stop accepting connections and answer nothing more: later connections are refused."""

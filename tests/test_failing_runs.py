@@ -13,6 +13,7 @@ import base64
 import logging
 import re
 import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -308,3 +309,46 @@ def test_an_unexpected_error_leaving_a_resource_is_redacted_down_its_chain(tmp_p
     trace = (tmp_path / "boundary" / "trace.pickle").read_bytes()
     assert b"password=***" in trace and secret.encode() not in trace
     assert not leaks_in_files(tmp_path, {secret, quote(secret, safe="")})
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A certificate for localhost/127.0.0.1 that no CA vouches for: (certfile, keyfile)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        + ["-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.fault(n, "fails: TLS certificate not trusted"), id=n)
+        for n in SOURCES
+    ],
+)
+def test_an_untrusted_certificate_is_named_and_not_retried(
+    name: str,
+    self_signed: tuple[str, str],
+    db: Path,
+    fault_record: FaultRecord,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = SOURCES[name]
+    with source.start().serve_tls(*self_signed) as sim:
+        env = {**source.env(sim), **FAST_RETRIES}
+        env[source.url_key] = env[source.url_key].replace("http://", "https://")
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        [result] = run(db, [name])
+    fault_record.record(retries=result.api_calls - 1, exit_status=result.status)
+    line = result.error or ""
+    assert f"127.0.0.1:{sim.port}: TLS certificate problem: self-signed certificate (not retried)" in line
+    assert source.url_key in line and "REQUESTS_CA_BUNDLE" in line
+    assert result.api_calls == 1
