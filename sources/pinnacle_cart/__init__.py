@@ -26,6 +26,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.http import redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, drop_repeats
 from sources.memory import release_freed_memory
 from sources.pinnacle_cart import settings
@@ -121,6 +122,7 @@ def _hints(table: str, disposition: str, merge_key: str, columns: dict[str, Any]
 
 # Table hints are set per table variant below: hints on the decorator would leak into the child tables.
 @dlt.resource(name="orders", write_disposition="merge")
+@redact_errors
 def orders(
     client: PinnacleCartClient,
     builder: TableBuilder,
@@ -167,12 +169,23 @@ def orders(
     state.setdefault("last_order_id", stats.max_order_id or 0)
     if stats.newest_date and (not state.get("newest_date") or stats.newest_date > state["newest_date"]):
         state["newest_date"] = stats.newest_date
-    state["last_run"] = {"mode": stats.mode, "batches": stats.batches, "orders": stats.orders}
-    # The API's own total, read before the orders: the run summary compares it with the warehouse.
-    state["api_count"] = client.counts["GetOrderCount"]
+    state["last_run"] = {
+        "mode": stats.mode,
+        "batches": stats.batches,
+        "orders": stats.orders,
+        "new_orders": stats.new_orders,
+        "lookback_days": lookback_days,
+    }
+    # The API's own total, read by a full read before its orders: the run summary compares it with the
+    # warehouse. A night reads no count (it would be the only reason for the call), so it compares none.
+    if full:
+        state["api_count"] = client.counts["GetOrderCount"]
+    else:
+        state.pop("api_count", None)
 
 
 @dlt.resource(name="customers", write_disposition="merge")
+@redact_errors
 def customers(
     client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
 ) -> Iterator[Any]:
@@ -195,6 +208,7 @@ def customers(
 
 
 @dlt.resource(name="products", write_disposition="merge")
+@redact_errors
 def products(
     client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
 ) -> Iterator[Any]:
@@ -217,6 +231,7 @@ def products(
 
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
+@redact_errors
 def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
     """The category tree, flattened with a parent reference; small, so replaced every run."""
     tree = client.records("GetCategories")
@@ -228,6 +243,7 @@ def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
 
 # Hints per table variant, as above: on the decorator they would leak into the `rejects` table.
 @dlt.resource(name="inventory", write_disposition="merge")
+@redact_errors
 def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[Any]:
     """Today's stock of every product: one snapshot per day (a rerun replaces the day's rows as a set)."""
     hints = dlt.mark.make_hints(

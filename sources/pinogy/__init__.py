@@ -20,6 +20,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.http import redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects
 from sources.memory import release_freed_memory
 from sources.pinogy import settings
@@ -57,6 +58,7 @@ def pinogy_source(
 # the lines table too (a primary key there makes dlt delete with `id = .. OR transaction_id = ..`, a
 # nested-loop join that made a 1% night cost half a full sync on a million lines).
 @dlt.resource(name="purchase_orders", write_disposition="merge")
+@redact_errors
 def purchase_orders(
     client: PinogyClient,
     lookback: timedelta,
@@ -69,27 +71,21 @@ def purchase_orders(
     state = dlt.current.resource_state()
     now = datetime.now(UTC)
     clock = CursorClock(settings.SOURCE_NAME, cursor_tolerance_hours, now)
-    saved = state.get("max_opened_on")
-    full = needs_full_read(state, now, full_refresh, full_refresh_every_days) or clock.saved_in_future(
-        parse_ts(saved) if saved else None, "cursor max_opened_on"
-    )
-    disposition: Literal["replace", "merge"] = "replace" if full else "merge"
-    po_hints = dlt.mark.make_hints(
-        table_name="purchase_orders", write_disposition=disposition, primary_key="id", columns=PO_COLUMNS
-    )
-    # Lines: `id` is unique (each PO is read once per run), `transaction_id` replaces a PO's lines as a set.
-    line_hints = dlt.mark.make_hints(
-        table_name="purchase_order_lines",
-        write_disposition=disposition,
-        merge_key="transaction_id",
-        columns=LINE_COLUMNS if full else {**LINE_COLUMNS, **TOMBSTONE_HINT},
-    )
+    future = [
+        clock.saved_in_future(parse_ts(state[key]), f"cursor {key}")
+        for key in ("max_opened_on", "max_closed_on")
+        if state.get(key)
+    ]
+    full = needs_full_read(state, now, full_refresh, full_refresh_every_days) or any(future)
     stats = ReadStats(clock=clock, rejects=Rejects(settings.SOURCE_NAME))
     with client:
         for batch in read_purchase_orders(client, state, full, lookback, page_size, stats):
-            tables = _tables(batch, not full, stats.rejects) if batch else None
+            # A night that ended up reading everything says so before its first batch: load it as a
+            # full refresh (replace), which costs less than a merge and drops POs that vanished.
+            tables = _tables(batch, not stats.full, stats.rejects) if batch else None
             if tables is None:
                 continue
+            po_hints, line_hints = _hints("replace" if stats.full else "merge")
             yield dlt.mark.with_hints(tables[0], po_hints, create_table_variant=True)
             yield dlt.mark.with_hints(tables[1], line_hints, create_table_variant=True)
     stats.progress.done()
@@ -99,19 +95,35 @@ def purchase_orders(
     # Reached only when every page was read: dlt commits this state with the data it describes.
     # Every PO open at the last run was read again (or has vanished), so the open set is what was seen.
     state["open_pos"] = dict(stats.seen_open)
-    if full:
+    if stats.full:
         state["last_full_refresh_at"] = now.isoformat()
-    previous = state.get("max_opened_on")
-    # A full read resets the cursor to what it saw (never past the clock: `_seen` held it there).
-    if full or (stats.max_opened_on and (not previous or parse_ts(stats.max_opened_on) > parse_ts(previous))):
-        state["max_opened_on"] = stats.max_opened_on
+    # A read of everything resets both cursors to what it saw (never past the clock: `_seen` held them).
+    for key, seen in (("max_opened_on", stats.max_opened_on), ("max_closed_on", stats.max_closed_on)):
+        previous = state.get(key)
+        if stats.full or (seen and (not previous or parse_ts(seen) > parse_ts(previous))):
+            state[key] = seen
     state["last_run"] = {
         "mode": stats.mode,
         "pages": stats.pages,
         "single_reads": stats.single_reads,
         "purchase_orders": stats.pos,
         "api_calls": client.calls,
+        "notes": stats.notes,
     }
+
+
+def _hints(disposition: Literal["replace", "merge"]) -> tuple[Any, Any]:
+    po_hints = dlt.mark.make_hints(
+        table_name="purchase_orders", write_disposition=disposition, primary_key="id", columns=PO_COLUMNS
+    )
+    # Lines: `id` is unique (each PO is read once per run), `transaction_id` replaces a PO's lines as a set.
+    line_hints = dlt.mark.make_hints(
+        table_name="purchase_order_lines",
+        write_disposition=disposition,
+        merge_key="transaction_id",
+        columns=LINE_COLUMNS if disposition == "replace" else {**LINE_COLUMNS, **TOMBSTONE_HINT},
+    )
+    return po_hints, line_hints
 
 
 def _tables(

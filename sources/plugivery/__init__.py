@@ -33,7 +33,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from sources.http import report_deferred
+from sources.http import redact_errors, report_deferred
 from sources.integrity import (
     DEFAULT_CURSOR_TOLERANCE_HOURS,
     CursorClock,
@@ -108,6 +108,7 @@ def _id(record: dict[str, Any]) -> Any:
 
 
 @dlt.resource(name="products", write_disposition="merge")
+@redact_errors
 def catalog(
     client: PlugiveryClient,
     budget: Budget,
