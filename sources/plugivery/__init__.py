@@ -18,7 +18,10 @@ Records: a product, promotion, brand or category listed twice is kept once (the 
 or promotion whose `date`/`start`/`end` is not a Unix time ("yesterday", 1e20) is rejected by name into
 `plugivery.rejects` and the rest loads. A product's `date` is compared with the last one seen for
 equality, not order, so a date in the future cannot hide a later change; the list position
-(`last_list_at`, on the API's clock) is kept within our clock plus `cursor_tolerance_hours`.
+(`last_list_at`, on the API's clock) is kept within our clock plus `cursor_tolerance_hours`. The read
+ledger follows the API's own day and month (its quota resets on its clock) and starts afresh whenever
+that day changes, in either direction, with the API's counters from `info` winning: a wrong API clock
+cannot leave it stuck.
 """
 
 from __future__ import annotations
