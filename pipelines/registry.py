@@ -13,21 +13,26 @@ from dlt.sources import DltSource
 class SourceSpec:
     name: str  # also the dataset (DuckDB schema) name
     config_keys: tuple[str, ...]  # what a user must set, for --help and error lines
-    build: Callable[[bool], DltSource]  # full_refresh -> a configured dlt source
+    build: Callable[..., DltSource]  # (full_refresh, **shrink_args(allow_shrink)) -> a configured dlt source
     # After a successful load: notes for the run summary (e.g. the API's counts against the warehouse).
     reconcile: Callable[[dlt.Pipeline], list[str]] | None = None
 
 
-def _pinogy(full_refresh: bool) -> DltSource:
+def shrink_args(allow_shrink: bool) -> dict[str, bool]:
+    """`--allow-shrink` overrides the config; without it, `allow_shrink` comes from the config."""
+    return {"allow_shrink": True} if allow_shrink else {}
+
+
+def _pinogy(full_refresh: bool, **shrink: bool) -> DltSource:
     from sources.pinogy import pinogy_source
 
-    return pinogy_source(full_refresh=full_refresh)
+    return pinogy_source(full_refresh=full_refresh, **shrink)
 
 
-def _pinnacle_cart(full_refresh: bool) -> DltSource:
+def _pinnacle_cart(full_refresh: bool, **shrink: bool) -> DltSource:
     from sources.pinnacle_cart import pinnacle_cart_source
 
-    return pinnacle_cart_source(full_refresh=full_refresh)
+    return pinnacle_cart_source(full_refresh=full_refresh, **shrink)
 
 
 def _pinnacle_cart_reconcile(pipeline: dlt.Pipeline) -> list[str]:
@@ -36,17 +41,17 @@ def _pinnacle_cart_reconcile(pipeline: dlt.Pipeline) -> list[str]:
     return reconcile_counts(pipeline)
 
 
-def _pinmeto(full_refresh: bool) -> DltSource:
+def _pinmeto(full_refresh: bool, **shrink: bool) -> DltSource:
     from sources.pinmeto import pinmeto_source
 
     # Every run reads every location (the API has no change filter): a full refresh changes nothing.
-    return pinmeto_source()
+    return pinmeto_source(**shrink)
 
 
-def _plugivery(full_refresh: bool) -> DltSource:
+def _plugivery(full_refresh: bool, **shrink: bool) -> DltSource:
     from sources.plugivery import plugivery_source
 
-    return plugivery_source(full_refresh=full_refresh)
+    return plugivery_source(full_refresh=full_refresh, **shrink)
 
 
 def _plugivery_notes(pipeline: dlt.Pipeline) -> list[str]:

@@ -9,6 +9,10 @@ A simulator subclasses `Simulator` and implements `handle(request) -> Reply`. Te
 - `delay`: sleep before answering (drives read timeouts);
 - `truncate`: answer normally but cut the body in half (a malformed page);
 - `action`: run `action()` first (e.g. delete records between two page requests), then answer normally.
+- `repeat`: answer with the reply served to the previous request for the same path (and `call`): a page
+  identical to the one just read;
+- API-specific kinds (`short`, `ignore_offset`, `self_link`, ...) go to the simulator's `misbehave`;
+  `short` answers 200 with only the first `keep` records (0: none) while the API's total stays true.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ class Reply:
 
 @dataclass
 class Fault:
-    kind: str  # status | reset | delay | truncate
+    kind: str  # status | reset | delay | truncate | action | repeat | a simulator's own (see `misbehave`)
     times: int = 1
     path_contains: str = ""
     status: int = 503
@@ -57,6 +61,8 @@ class Fault:
     after: int = 0  # let this many matching requests through first
     when: Callable[[Request], bool] | None = None
     action: Callable[[], None] | None = None
+    keep: int = 0  # `short`: records left in the page
+    total: int | None = None  # `ignore_offset`: the total to announce
 
 
 class FaultQueue:
@@ -108,6 +114,7 @@ class Simulator:
         self.calls: list[Request] = []
         self._calls_lock = threading.Lock()
         self._lock = threading.RLock()  # guards the simulated data against concurrent handlers
+        self._previous: dict[str, Reply] = {}  # the last reply per path and `call`, for `repeat`
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._make_handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -148,6 +155,10 @@ class Simulator:
     def handle(self, request: Request) -> Reply:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        """Return `reply` changed the way fault `fault.kind` says; each simulator knows its own kinds."""
+        raise ValueError(f"{self.name} simulator has no fault {fault.kind!r}")
+
     # --- plumbing --------------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Reply | None:
         with self._calls_lock:
@@ -163,8 +174,14 @@ class Simulator:
             elif fault.kind == "status":
                 return Reply(fault.status, fault.body, dict(fault.headers))
         reply = self.handle(request)
+        key = f"{request.path}?call={request.params.get('call', '')}"
         if fault is not None and fault.kind == "truncate":
             reply = Reply(reply.status, reply.body[: len(reply.body) // 2], reply.headers, reply.content_type)
+        elif fault is not None and fault.kind == "repeat":
+            reply = self._previous.get(key, reply)
+        elif fault is not None and fault.kind not in ("action", "delay"):
+            reply = self.misbehave(fault, request, reply)
+        self._previous[key] = reply
         return reply
 
     def _make_handler(self) -> type[BaseHTTPRequestHandler]:

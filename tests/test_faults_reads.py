@@ -1,0 +1,184 @@
+"""Reliability cases for short reads and endless paging (issue 13, sections 1 and 4), every source.
+
+A short read never shrinks the warehouse: an empty or short page while the API's total says more remain
+is read again and then fails the source; a full read (or PinMeTo's retiring of vanished stores, or
+Plugivery's `since=all`) that holds clearly less than the API counts or the warehouse holds is refused
+unless the user allows it. Paging always ends: a next link already followed, a page identical to one
+already read, or more pages than the total allows stops the source. Each case asserts the warehouse
+afterwards (unchanged on failure) and the one-line error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.nightly import make_pipeline, run_sources
+from simulators.pinogy import PinogySimulator
+from tests.conftest import FaultRecord, query, run
+from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
+
+PERSISTENT = 1000  # a fault that keeps happening, however often the client retries
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-reads of a short page wait a few milliseconds, not seconds."""
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.01")
+
+
+def resource_state(db: Path, source: str, resource: str) -> dict[str, Any]:
+    state: Any = make_pipeline(source, db).state
+    return dict(state["sources"][source]["resources"][resource])
+
+
+# --- Pinogy --------------------------------------------------------------------------------------------
+def pinogy_figures(db: Path, sim: PinogySimulator, **extra: Any) -> dict[str, Any]:
+    pos, lines = sim.truth()
+    [(n_pos, dup_pos, n_lines, dup_lines)] = query(
+        db,
+        "select (select count(*) from pinogy.purchase_orders), "
+        "(select count(*) - count(distinct id) from pinogy.purchase_orders), "
+        "(select count(*) from pinogy.purchase_order_lines), "
+        "(select count(*) - count(distinct id) from pinogy.purchase_order_lines)",
+    )
+    return {
+        "rows_expected": len(pos) + len(lines),
+        "rows_found": n_pos + n_lines,
+        "duplicates": dup_pos + dup_lines,
+        **extra,
+    }
+
+
+def pinogy_warehouse(db: Path) -> list[tuple[Any, ...]]:
+    return query(
+        db,
+        "select (select count(*) from pinogy.purchase_orders), "
+        "(select count(*) from pinogy.purchase_order_lines)",
+    )
+
+
+@pytest.fixture
+def pinogy_loaded(
+    db: Path, pinogy_sim: PinogySimulator, pinogy_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> PinogySimulator:
+    """A warehouse holding every PO of the simulator (250, read 50 a page), then a clean call log."""
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "50")
+    [first] = run(db, ["pinogy"])
+    assert first.status == "succeeded", first.error
+    pinogy_sim.reset_calls()
+    return pinogy_sim
+
+
+@pytest.mark.fault("pinogy", "empty middle page (total says more), full refresh")
+def test_pinogy_empty_middle_page_fails_and_keeps_the_warehouse(
+    db: Path, pinogy_loaded: PinogySimulator, fault_record: FaultRecord
+) -> None:
+    sim = pinogy_loaded
+    before, state_before = pinogy_warehouse(db), resource_state(db, "pinogy", "purchase_orders")
+    sim.faults.add("short", keep=0, times=PERSISTENT, path_contains="offset=100")
+    [failed] = run(db, ["pinogy"], full_refresh=True)
+    assert failed.status == "failed"
+    assert failed.error == (
+        "pinogy: GET /api/purchase_orders offset=100: empty page though the API's total is 250 purchase "
+        "orders (3 tries) (fix: retry later; report it to Pinogy if it persists; nothing from this run "
+        "was loaded)"
+    )
+    assert list_offsets(sim).count(100) == 3
+    assert pinogy_warehouse(db) == before
+    assert resource_state(db, "pinogy", "purchase_orders") == state_before
+    fault_record.record(**pinogy_figures(db, sim), retries=2, exit_status=failed.status)
+    assert_warehouse_equals_api(db, sim)
+
+
+@pytest.mark.fault("pinogy", "empty middle page once (total says more)")
+def test_pinogy_empty_page_once_is_read_again(
+    db: Path, pinogy_loaded: PinogySimulator, fault_record: FaultRecord
+) -> None:
+    sim = pinogy_loaded
+    sim.faults.add("short", keep=0, times=1, path_contains="offset=150")
+    [result] = run(db, ["pinogy"], full_refresh=True)
+    fault_record.record(**pinogy_figures(db, sim), retries=1, exit_status=result.status)
+    assert result.status == "succeeded", result.error
+    assert list_offsets(sim) == [0, 50, 100, 150, 150, 200]
+    assert_warehouse_equals_api(db, sim)
+
+
+@pytest.mark.fault("pinogy", "server ignores offset, announces a huge total")
+def test_pinogy_server_ignoring_offset_stops_at_the_repeated_page(
+    db: Path, pinogy_loaded: PinogySimulator, fault_record: FaultRecord
+) -> None:
+    sim = pinogy_loaded
+    before = pinogy_warehouse(db)
+    sim.faults.add("ignore_offset", total=10**9, times=PERSISTENT, path_contains="/api/purchase_orders")
+    [failed] = run(db, ["pinogy"], full_refresh=True)
+    fault_record.record(**pinogy_figures(db, sim), retries=0, exit_status=failed.status)
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert failed.error.startswith(
+        "pinogy: GET /api/purchase_orders offset=50: page 2 repeats page 1 (50 records, same keys in the "
+        "same order): the API is not moving through the list (fix: report it to Pinogy;"
+    )
+    assert len(list_offsets(sim)) <= 3  # the page read ahead at most
+    assert pinogy_warehouse(db) == before
+
+
+@pytest.mark.fault("pinogy", "a page identical to the one before")
+def test_pinogy_repeated_page_fails_the_source(
+    db: Path, pinogy_loaded: PinogySimulator, fault_record: FaultRecord
+) -> None:
+    sim = pinogy_loaded
+    before = pinogy_warehouse(db)
+    new_po = sim.open_po(n_lines=2)
+    sim.faults.add("repeat", path_contains="offset=100")
+    [failed] = run(db, ["pinogy"], full_refresh=True)
+    assert failed.status == "failed"
+    assert failed.error is not None and "offset=100: page 3 repeats page 2" in failed.error
+    assert pinogy_warehouse(db) == before
+    [again] = run(db, ["pinogy"])  # the state did not move: the next night finds the new PO
+    fault_record.record(**pinogy_figures(db, sim), retries=0, exit_status=f"failed, then {again.status}")
+    assert again.status == "succeeded", again.error
+    assert query(db, "select count(*) from pinogy.purchase_orders where id = ?", [new_po]) == [(1,)]
+    assert_warehouse_equals_api(db, sim)
+
+
+@pytest.mark.fault("pinogy", "full read shrinks the table (POs gone from the API)")
+def test_pinogy_full_read_that_shrinks_is_refused_unless_allowed(
+    db: Path, pinogy_loaded: PinogySimulator, fault_record: FaultRecord
+) -> None:
+    sim = pinogy_loaded
+    before, state_before = pinogy_warehouse(db), resource_state(db, "pinogy", "purchase_orders")
+    for po_id in sorted(sim.pos)[:100]:
+        sim.vanish_po(po_id)
+    [refused] = run(db, ["pinogy"], full_refresh=True)
+    assert refused.status == "failed"
+    assert refused.error == (
+        "pinogy: GET /api/purchase_orders (full read): read 150 purchase_orders, the warehouse holds 250: "
+        "replacing them would shrink purchase_orders by 40%, more than max_shrink 10%; refusing to load "
+        "(fix: check the API's data; if the rows really are gone, run again with --allow-shrink (or set "
+        "allow_shrink = true under [sources] in .dlt/config.toml))"
+    )
+    assert pinogy_warehouse(db) == before
+    assert resource_state(db, "pinogy", "purchase_orders") == state_before
+    [allowed] = run_sources(db, ["pinogy"], full_refresh=True, allow_shrink=True)
+    fault_record.record(
+        **pinogy_figures(db, sim), retries=0, exit_status=f"failed, then {allowed.status} with --allow-shrink"
+    )
+    assert allowed.status == "succeeded", allowed.error
+    assert_warehouse_equals_api(db, sim)
+
+
+def test_pinogy_shrink_limit_comes_from_config(
+    db: Path, pinogy_loaded: PinogySimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = pinogy_loaded
+    for po_id in sorted(sim.pos)[:50]:
+        sim.vanish_po(po_id)
+    [refused] = run(db, ["pinogy"], full_refresh=True)
+    assert refused.status == "failed" and "shrink purchase_orders by 20%" in str(refused.error)
+    monkeypatch.setenv("SOURCES__MAX_SHRINK", "0.25")  # [sources] max_shrink = 0.25: every source
+    [result] = run(db, ["pinogy"], full_refresh=True)
+    assert result.status == "succeeded", result.error  # 20% fewer POs: within the configured 25%
+    assert_warehouse_equals_api(db, sim)
