@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from pipelines.nightly import make_pipeline, run_sources
+from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 from tests.conftest import FaultRecord, query, run
 from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
@@ -182,3 +183,135 @@ def test_pinogy_shrink_limit_comes_from_config(
     [result] = run(db, ["pinogy"], full_refresh=True)
     assert result.status == "succeeded", result.error  # 20% fewer POs: within the configured 25%
     assert_warehouse_equals_api(db, sim)
+
+
+# --- Pinnacle Cart -------------------------------------------------------------------------------------
+CART_TABLES = ("orders", "order_items", "customers", "customer_addresses", "products", "categories")
+
+
+def cart_warehouse(db: Path) -> dict[str, int]:
+    return {t: query(db, f"select count(*) from pinnacle_cart.{t}")[0][0] for t in CART_TABLES}
+
+
+def cart_figures(db: Path, sim: PinnacleCartSimulator, **extra: Any) -> dict[str, Any]:
+    expected = len(sim.orders) + len(sim.customers) + len(sim.products)
+    [(found, dups)] = query(
+        db,
+        "select (select count(distinct order_id) from pinnacle_cart.orders) "
+        "+ (select count(distinct user_id) from pinnacle_cart.customers) "
+        "+ (select count(distinct pid) from pinnacle_cart.products), "
+        "(select count(*) - count(distinct order_id) from pinnacle_cart.orders) "
+        "+ (select count(*) - count(distinct user_id) from pinnacle_cart.customers) "
+        "+ (select count(*) - count(distinct pid) from pinnacle_cart.products)",
+    )
+    return {"rows_expected": expected, "rows_found": found, "duplicates": dups, **extra}
+
+
+def on_call(call: str, **params: str) -> Any:
+    """A fault filter: requests for `call` whose arguments include `params`."""
+    return lambda r: r.params.get("call") == call and all(r.params.get(k) == v for k, v in params.items())
+
+
+@pytest.fixture
+def cart_loaded(
+    db: Path, pinnacle_cart_sim: PinnacleCartSimulator, pinnacle_cart_env: dict[str, str]
+) -> PinnacleCartSimulator:
+    """A warehouse holding the whole shop (400 orders, 120 customers, 509 products, 100 a call)."""
+    [first] = run(db, ["pinnacle_cart"])
+    assert first.status == "succeeded", first.error
+    pinnacle_cart_sim.reset_calls()
+    return pinnacle_cart_sim
+
+
+def cart_calls(sim: PinnacleCartSimulator, call: str) -> list[dict[str, str]]:
+    return [c.params for c in sim.calls if c.params.get("call") == call]
+
+
+@pytest.mark.fault("pinnacle_cart", "empty middle page <Response/> (count says more), full refresh")
+def test_cart_empty_middle_page_fails_and_keeps_the_warehouse(
+    db: Path, cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord
+) -> None:
+    sim = cart_loaded
+    before = cart_warehouse(db)
+    state_before = resource_state(db, "pinnacle_cart", "orders")
+    sim.faults.add("short", keep=0, times=PERSISTENT, when=on_call("GetOrders", StartNumber="200"))
+    [failed] = run(db, ["pinnacle_cart"], full_refresh=True)
+    fault_record.record(**cart_figures(db, sim), retries=2, exit_status=failed.status)
+    assert failed.status == "failed"
+    assert failed.error == (
+        "pinnacle_cart: GetOrders StartNumber=200: empty batch though GetOrderCount says 400 (3 tries) "
+        "(fix: retry later; report it to the shop if it persists; nothing from this run was loaded)"
+    )
+    assert [c["StartNumber"] for c in cart_calls(sim, "GetOrders")] == ["0", "100", "200", "200", "200"]
+    assert cart_warehouse(db) == before
+    assert resource_state(db, "pinnacle_cart", "orders") == state_before
+
+
+@pytest.mark.fault("pinnacle_cart", "empty middle page once (count says more)")
+def test_cart_empty_page_once_is_read_again(
+    db: Path, cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord
+) -> None:
+    sim = cart_loaded
+    sim.faults.add("short", keep=0, times=1, when=on_call("GetCustomers", StartNumber="100"))
+    [result] = run(db, ["pinnacle_cart"], full_refresh=True)
+    fault_record.record(**cart_figures(db, sim), retries=1, exit_status=result.status)
+    assert result.status == "succeeded", result.error
+    assert [c["StartNumber"] for c in cart_calls(sim, "GetCustomers")] == ["0", "100", "100"]
+    assert cart_warehouse(db)["customers"] == len(sim.customers)
+
+
+@pytest.mark.fault("pinnacle_cart", "short product page (BatchPage paging, count says more)")
+def test_cart_short_product_page_fails_instead_of_skipping_products(
+    db: Path, cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord
+) -> None:
+    sim = cart_loaded
+    before = cart_warehouse(db)
+    sim.faults.add("short", keep=40, times=PERSISTENT, when=on_call("GetProducts", BatchPage="3"))
+    [failed] = run(db, ["pinnacle_cart"], full_refresh=True)
+    fault_record.record(**cart_figures(db, sim), retries=2, exit_status=failed.status)
+    assert failed.status == "failed"
+    assert failed.error is not None and failed.error.startswith(
+        "pinnacle_cart: GetProducts BatchPage=3: 40 products in a page of 100 though GetProductCount says "
+        "509 and 200 were read before it (if the shop caps BatchSize, set batch_size to that cap) (3 tries)"
+    )
+    assert cart_warehouse(db) == before
+
+
+@pytest.mark.fault("pinnacle_cart", "a page identical to the one before")
+def test_cart_repeated_page_fails_the_source(
+    db: Path, cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord
+) -> None:
+    sim = cart_loaded
+    before = cart_warehouse(db)
+    sim.faults.add("repeat", when=on_call("GetOrders", StartNumber="300"))
+    [failed] = run(db, ["pinnacle_cart"], full_refresh=True)
+    fault_record.record(**cart_figures(db, sim), retries=0, exit_status=failed.status)
+    assert failed.status == "failed"
+    assert failed.error is not None and failed.error.startswith(
+        "pinnacle_cart: GetOrders StartNumber=300: page 4 repeats page 3 (100 records"
+    )
+    assert cart_warehouse(db) == before
+
+
+@pytest.mark.fault("pinnacle_cart", "full read shrinks customers (gone from the API)")
+def test_cart_full_read_that_shrinks_is_refused_unless_allowed(
+    db: Path, cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord
+) -> None:
+    sim = cart_loaded
+    before = cart_warehouse(db)
+    with sim._lock:
+        for user_id in sorted(sim.customers)[:30]:
+            del sim.customers[user_id]
+    [refused] = run(db, ["pinnacle_cart"], full_refresh=True)
+    assert refused.status == "failed"
+    assert refused.error is not None and refused.error.startswith(
+        "pinnacle_cart: GetCustomers (full read): read 90 customers, the warehouse holds 120: replacing "
+        "them would shrink customers by 25%, more than max_shrink 10%; refusing to load (fix: "
+    )
+    assert cart_warehouse(db) == before
+    [allowed] = run_sources(db, ["pinnacle_cart"], full_refresh=True, allow_shrink=True)
+    fault_record.record(
+        **cart_figures(db, sim), retries=0, exit_status=f"failed, then {allowed.status} with --allow-shrink"
+    )
+    assert allowed.status == "succeeded", allowed.error
+    assert cart_warehouse(db)["customers"] == 90

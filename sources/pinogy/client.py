@@ -159,7 +159,7 @@ class PinogyClient:
         """
         previous_total: int | None = None
         rereads = 0
-        stepped_back = False
+        furthest = -1  # the furthest offset read: pages up to it are read again after stepping back
         guard = PageGuard(PinogyError, "Pinogy", slack=settings.MAX_PAGE_REREADS + 2)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pinogy-read-ahead") as pool:
             pending = pool.submit(self._purchase_order_page, order_by, order_type, page_size, offset)
@@ -170,9 +170,9 @@ class PinogyClient:
                     [po["id"] for po in objects],
                     f"GET {settings.PURCHASE_ORDERS_PATH} offset={offset}",
                     total,
-                    reread=stepped_back,
+                    reread=offset <= furthest,
                 )
-                stepped_back = False
+                furthest = max(furthest, offset)
                 if (
                     previous_total is not None
                     and total != previous_total
@@ -188,7 +188,6 @@ class PinogyClient:
                         total,
                     )
                     offset = max(0, offset - page_size)
-                    stepped_back = True
                 else:
                     offset += len(objects)
                     if not objects or offset >= total:
