@@ -51,7 +51,7 @@ class ShrinkGuard:
             problem = f"read {read} {table}, but the API counts {api_count}"
         elif held and read < held * floor:
             problem = (
-                f"read {read} {table}, the warehouse holds {held}: replacing them would shrink "
+                f"read {read} {table}, the warehouse holds {held}: loading this read would shrink "
                 f"{table} by {1 - read / held:.0%}"
             )
         else:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from pipelines.nightly import make_pipeline, run_sources
+from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 from tests.conftest import FaultRecord, query, run
@@ -157,7 +158,7 @@ def test_pinogy_full_read_that_shrinks_is_refused_unless_allowed(
     assert refused.status == "failed"
     assert refused.error == (
         "pinogy: GET /api/purchase_orders (full read): read 150 purchase_orders, the warehouse holds 250: "
-        "replacing them would shrink purchase_orders by 40%, more than max_shrink 10%; refusing to load "
+        "loading this read would shrink purchase_orders by 40%, more than max_shrink 10%; refusing to load "
         "(fix: check the API's data; if the rows really are gone, run again with --allow-shrink (or set "
         "allow_shrink = true under [sources] in .dlt/config.toml))"
     )
@@ -305,8 +306,8 @@ def test_cart_full_read_that_shrinks_is_refused_unless_allowed(
     [refused] = run(db, ["pinnacle_cart"], full_refresh=True)
     assert refused.status == "failed"
     assert refused.error is not None and refused.error.startswith(
-        "pinnacle_cart: GetCustomers (full read): read 90 customers, the warehouse holds 120: replacing "
-        "them would shrink customers by 25%, more than max_shrink 10%; refusing to load (fix: "
+        "pinnacle_cart: GetCustomers (full read): read 90 customers, the warehouse holds 120: loading this "
+        "read would shrink customers by 25%, more than max_shrink 10%; refusing to load (fix: "
     )
     assert cart_warehouse(db) == before
     [allowed] = run_sources(db, ["pinnacle_cart"], full_refresh=True, allow_shrink=True)
@@ -315,3 +316,94 @@ def test_cart_full_read_that_shrinks_is_refused_unless_allowed(
     )
     assert allowed.status == "succeeded", allowed.error
     assert cart_warehouse(db)["customers"] == 90
+
+
+# --- PinMeTo -------------------------------------------------------------------------------------------
+def current_stores(db: Path) -> list[tuple[Any, ...]]:
+    return query(db, "select store_id from pinmeto.locations where _dlt_valid_to is null order by 1")
+
+
+def pinmeto_figures(db: Path, sim: PinmetoSimulator, **extra: Any) -> dict[str, Any]:
+    [(rows, keys)] = query(
+        db,
+        "select count(*), count(distinct store_id) from pinmeto.locations where _dlt_valid_to is null",
+    )
+    return {"rows_expected": len(sim.truth()), "rows_found": keys, "duplicates": rows - keys, **extra}
+
+
+@pytest.fixture
+def pinmeto_loaded(db: Path, pinmeto_sim: PinmetoSimulator, pinmeto_env: dict[str, str]) -> PinmetoSimulator:
+    """A warehouse holding the chain's 6 stores (read 2 a page), then a clean call log."""
+    [first] = run(db, ["pinmeto"])
+    assert first.status == "succeeded", first.error
+    pinmeto_sim.reset_calls()
+    return pinmeto_sim
+
+
+@pytest.mark.fault("pinmeto", "empty page whose next link points to itself")
+def test_pinmeto_self_linking_page_stops_at_once(
+    db: Path, pinmeto_loaded: PinmetoSimulator, fault_record: FaultRecord
+) -> None:
+    sim = pinmeto_loaded
+    before = current_stores(db)
+    sim.faults.add("self_link", times=PERSISTENT, path_contains="next=")
+    [failed] = run(db, ["pinmeto"])
+    fault_record.record(**pinmeto_figures(db, sim), retries=0, exit_status=failed.status)
+    assert failed.status == "failed"
+    assert failed.error == (
+        "pinmeto: GET /v1/testchain/locations: the next-page link after page 2 points to a page already "
+        "read (fix: report it to PinMeTo; nothing from this run was loaded)"
+    )
+    assert len(sim.calls_to("/locations")) == 2
+    assert current_stores(db) == before
+
+
+@pytest.mark.fault("pinmeto", "a page identical to the one before")
+def test_pinmeto_repeated_page_fails_the_source(
+    db: Path, pinmeto_loaded: PinmetoSimulator, fault_record: FaultRecord
+) -> None:
+    sim = pinmeto_loaded
+    before = current_stores(db)
+    sim.faults.add("repeat", path_contains="next=")
+    [failed] = run(db, ["pinmeto"])
+    fault_record.record(**pinmeto_figures(db, sim), retries=0, exit_status=failed.status)
+    assert failed.status == "failed"
+    assert failed.error is not None and failed.error.startswith(
+        "pinmeto: GET /v1/testchain/locations: page 2 repeats page 1 (2 records"
+    )
+    assert current_stores(db) == before
+
+
+@pytest.mark.fault("pinmeto", "empty middle page: stores would be retired")
+def test_pinmeto_short_read_does_not_retire_stores(
+    db: Path, pinmeto_loaded: PinmetoSimulator, fault_record: FaultRecord
+) -> None:
+    sim = pinmeto_loaded
+    before = current_stores(db)
+    sim.faults.add("short", keep=0, path_contains="next=")  # page 2 answers no stores, links on
+    [refused] = run(db, ["pinmeto"])
+    assert refused.status == "failed"
+    assert refused.error is not None and refused.error.startswith(
+        "pinmeto: GET /v1/testchain/locations: read 4 locations, the warehouse holds 6: loading this "
+        "read would shrink locations by 33%, more than max_shrink 10%; refusing to load (fix: "
+    )
+    assert current_stores(db) == before
+    assert query(db, "select count(*) from pinmeto.locations") == [(6,)]  # nothing retired
+    [again] = run(db, ["pinmeto"])
+    fault_record.record(**pinmeto_figures(db, sim), retries=0, exit_status=f"failed, then {again.status}")
+    assert again.status == "succeeded", again.error
+    assert current_stores(db) == before
+
+
+def test_pinmeto_stores_really_gone_are_retired_with_allow_shrink(
+    db: Path, pinmeto_loaded: PinmetoSimulator
+) -> None:
+    sim = pinmeto_loaded
+    gone = sorted(sim.truth())[:2]
+    for store_id in gone:
+        sim.remove_store(store_id)
+    [refused] = run(db, ["pinmeto"])
+    assert refused.status == "failed" and "read 4 locations, the warehouse holds 6" in str(refused.error)
+    [allowed] = run_sources(db, ["pinmeto"], allow_shrink=True)
+    assert allowed.status == "succeeded", allowed.error
+    assert {r[0] for r in current_stores(db)} == set(sim.truth())
