@@ -19,6 +19,7 @@ from pipelines.nightly import make_pipeline, run_sources
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
+from simulators.plugivery import PlugiverySimulator
 from tests.conftest import FaultRecord, query, run
 from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
 
@@ -407,3 +408,69 @@ def test_pinmeto_stores_really_gone_are_retired_with_allow_shrink(
     [allowed] = run_sources(db, ["pinmeto"], allow_shrink=True)
     assert allowed.status == "succeeded", allowed.error
     assert {r[0] for r in current_stores(db)} == set(sim.truth())
+
+
+# --- Plugivery -----------------------------------------------------------------------------------------
+def plugivery_figures(db: Path, sim: PlugiverySimulator, **extra: Any) -> dict[str, Any]:
+    [(rows, keys)] = query(db, "select count(*), count(distinct id) from plugivery.products")
+    return {"rows_expected": len(sim.products), "rows_found": keys, "duplicates": rows - keys, **extra}
+
+
+@pytest.fixture
+def plugivery_loaded(
+    db: Path, plugivery_sim: PlugiverySimulator, plugivery_env: dict[str, str]
+) -> PlugiverySimulator:
+    [first] = run(db, ["plugivery"])
+    assert first.status == "succeeded", first.error
+    return plugivery_sim
+
+
+def plugivery_warehouse(db: Path) -> list[tuple[Any, ...]]:
+    return query(
+        db,
+        "select (select count(*) from plugivery.products), (select count(*) from plugivery.brands), "
+        "(select count(*) from plugivery.categories), (select count(*) from plugivery.product_prices)",
+    )
+
+
+@pytest.mark.fault("plugivery", "short since=all list")
+def test_plugivery_short_full_list_is_refused_unless_allowed(
+    db: Path, plugivery_loaded: PlugiverySimulator, fault_record: FaultRecord
+) -> None:
+    sim = plugivery_loaded
+    before, state_before = plugivery_warehouse(db), resource_state(db, "plugivery", "products")
+    sim.faults.add("short", keep=50, path_contains="act=list&since=all")
+    [refused] = run(db, ["plugivery"], full_refresh=True)
+    assert refused.status == "failed"
+    assert refused.error is not None and refused.error.startswith(
+        f"plugivery: act=list since=all: read 50 products, the warehouse holds {len(sim.products)}: loading "
+        "this read would shrink products by"
+    )
+    assert plugivery_warehouse(db) == before
+    assert resource_state(db, "plugivery", "products")["last_list_at"] == state_before["last_list_at"]
+    sim.faults.add("short", keep=50, path_contains="act=list&since=all")
+    [allowed] = run_sources(db, ["plugivery"], full_refresh=True, allow_shrink=True)
+    fault_record.record(
+        **plugivery_figures(db, sim),
+        retries=0,
+        exit_status=f"failed, then {allowed.status} with --allow-shrink",
+    )
+    assert allowed.status == "succeeded", allowed.error
+    assert plugivery_warehouse(db)[0][0] == len(sim.products)  # products are merged: none is dropped
+
+
+@pytest.mark.fault("plugivery", "empty list_brands (replaces brands)")
+def test_plugivery_empty_brand_list_does_not_empty_brands(
+    db: Path, plugivery_loaded: PlugiverySimulator, fault_record: FaultRecord
+) -> None:
+    sim = plugivery_loaded
+    before = plugivery_warehouse(db)
+    sim.advance(1)  # brands and categories are read once a day
+    sim.faults.add("short", keep=0, path_contains="act=list_brands")
+    [refused] = run(db, ["plugivery"])
+    fault_record.record(**plugivery_figures(db, sim), retries=0, exit_status=refused.status)
+    assert refused.status == "failed"
+    assert refused.error is not None and refused.error.startswith(
+        f"plugivery: act=list_brands: read 0 brands, the warehouse holds {len(sim.brands)}"
+    )
+    assert plugivery_warehouse(db) == before
