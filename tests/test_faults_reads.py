@@ -20,7 +20,7 @@ from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
-from tests.conftest import FaultRecord, query, run
+from tests.conftest import FaultRecord, cli, query, run
 from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
 
 PERSISTENT = 1000  # a fault that keeps happening, however often the client retries
@@ -474,3 +474,24 @@ def test_plugivery_empty_brand_list_does_not_empty_brands(
         f"plugivery: act=list_brands: read 0 brands, the warehouse holds {len(sim.brands)}"
     )
     assert plugivery_warehouse(db) == before
+
+
+# --- the command line ----------------------------------------------------------------------------------
+def test_cli_refuses_a_shrinking_full_refresh_with_one_line_then_allow_shrink_loads_it(
+    db: Path, pinogy_loaded: PinogySimulator
+) -> None:
+    sim = pinogy_loaded
+    for po_id in sorted(sim.pos)[:100]:
+        sim.vanish_po(po_id)
+    args = ("run", "--sources", "pinogy", "--db", str(db), "--full-refresh", "--skip-models")
+    refused = cli(*args)
+    assert refused.returncode == 1
+    errors = [line for line in refused.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, refused.stderr
+    assert "read 150 purchase_orders, the warehouse holds 250" in errors[0]
+    assert "run again with --allow-shrink" in errors[0]
+    assert "Traceback" not in refused.stderr + refused.stdout
+    assert query(db, "select count(*) from pinogy.purchase_orders") == [(250,)]
+    allowed = cli(*args, "--allow-shrink")
+    assert allowed.returncode == 0, allowed.stderr
+    assert_warehouse_equals_api(db, sim)
