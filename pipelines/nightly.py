@@ -19,7 +19,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.logs import first_line, protect_dlt_logger
-from pipelines.registry import SOURCES, SourceSpec, shrink_args
+from pipelines.registry import SOURCES, SourceSpec
 from sources.http import SourceError, api_calls, redact, take_deferred
 
 log = logging.getLogger("retail.nightly")
@@ -77,7 +77,7 @@ def run_source(
     try:
         pipeline = make_pipeline(spec.name, db_path)
         pipeline = _finish_interrupted_load(pipeline, spec.name)
-        source = spec.build(full_refresh, **shrink_args(allow_shrink))
+        source = spec.build(full_refresh, allow_shrink) if allow_shrink else spec.build(full_refresh)
         info = pipeline.run(source)
         result.rows = _rows_written(pipeline)
         if spec.reconcile is not None:

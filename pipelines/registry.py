@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 import dlt
 from dlt.sources import DltSource
@@ -13,26 +14,30 @@ from dlt.sources import DltSource
 class SourceSpec:
     name: str  # also the dataset (DuckDB schema) name
     config_keys: tuple[str, ...]  # what a user must set, for --help and error lines
-    build: Callable[..., DltSource]  # (full_refresh, **shrink_args(allow_shrink)) -> a configured dlt source
+    build: Callable[..., DltSource]  # (full_refresh, allow_shrink=False) -> a configured dlt source
     # After a successful load: notes for the run summary (e.g. the API's counts against the warehouse).
     reconcile: Callable[[dlt.Pipeline], list[str]] | None = None
 
 
-def shrink_args(allow_shrink: bool) -> dict[str, bool]:
+class ShrinkArgs(TypedDict, total=False):
+    allow_shrink: bool
+
+
+def shrink_args(allow_shrink: bool) -> ShrinkArgs:
     """`--allow-shrink` overrides the config; without it, `allow_shrink` comes from the config."""
     return {"allow_shrink": True} if allow_shrink else {}
 
 
-def _pinogy(full_refresh: bool, **shrink: bool) -> DltSource:
+def _pinogy(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
     from sources.pinogy import pinogy_source
 
-    return pinogy_source(full_refresh=full_refresh, **shrink)
+    return pinogy_source(full_refresh=full_refresh, **shrink_args(allow_shrink))
 
 
-def _pinnacle_cart(full_refresh: bool, **shrink: bool) -> DltSource:
+def _pinnacle_cart(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
     from sources.pinnacle_cart import pinnacle_cart_source
 
-    return pinnacle_cart_source(full_refresh=full_refresh, **shrink)
+    return pinnacle_cart_source(full_refresh=full_refresh, **shrink_args(allow_shrink))
 
 
 def _pinnacle_cart_reconcile(pipeline: dlt.Pipeline) -> list[str]:
@@ -41,17 +46,17 @@ def _pinnacle_cart_reconcile(pipeline: dlt.Pipeline) -> list[str]:
     return reconcile_counts(pipeline)
 
 
-def _pinmeto(full_refresh: bool, **shrink: bool) -> DltSource:
+def _pinmeto(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
     from sources.pinmeto import pinmeto_source
 
     # Every run reads every location (the API has no change filter): a full refresh changes nothing.
-    return pinmeto_source(**shrink)
+    return pinmeto_source(**shrink_args(allow_shrink))
 
 
-def _plugivery(full_refresh: bool, **shrink: bool) -> DltSource:
+def _plugivery(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
     from sources.plugivery import plugivery_source
 
-    return plugivery_source(full_refresh=full_refresh, **shrink)
+    return plugivery_source(full_refresh=full_refresh, **shrink_args(allow_shrink))
 
 
 def _plugivery_notes(pipeline: dlt.Pipeline) -> list[str]:
