@@ -295,6 +295,22 @@ def test_cart_repeated_page_fails_the_source(
     assert cart_warehouse(db) == before
 
 
+@pytest.mark.fault("pinnacle_cart", "a night's page identical to the one before (no count to stop at)")
+def test_cart_night_repeated_page_stops_the_read(
+    db: Path, cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = cart_loaded
+    before = cart_warehouse(db)
+    monkeypatch.setenv("SOURCES__PINNACLE_CART__ORDER_LOOKBACK_DAYS", "120")  # a window of 3 pages
+    sim.faults.add("repeat", times=PERSISTENT, when=on_call("GetOrders", StartNumber="100"))
+    [failed] = run(db, ["pinnacle_cart"])
+    fault_record.record(**cart_figures(db, sim), retries=0, exit_status=failed.status)
+    assert failed.status == "failed"
+    assert failed.error is not None and "StartNumber=100: page 2 repeats page 1 (100 records" in failed.error
+    assert len(cart_calls(sim, "GetOrders")) == 2
+    assert cart_warehouse(db) == before
+
+
 @pytest.mark.fault("pinnacle_cart", "full read shrinks customers (gone from the API)")
 def test_cart_full_read_that_shrinks_is_refused_unless_allowed(
     db: Path, cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord

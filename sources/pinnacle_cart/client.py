@@ -200,8 +200,10 @@ class PinnacleCartClient:
         """
         start = 0
         seen: set[str] = set()
+        guard = PageGuard(PinnacleCartError, VENDOR)
         while True:
             batch = self.records(name, **filters, StartNumber=start, BatchSize=batch_size)
+            guard.page(_keys(batch), _label(name, filters, StartNumber=start))
             fresh = _unseen(batch, seen)
             if fresh:
                 yield fresh
