@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,22 +58,34 @@ def chromium_binary() -> str:
 @dataclass
 class Rendered:
     dom: str  # document.documentElement.outerHTML after load
+    values: list[Any]  # what each expression passed to render() returned, as JSON values
     errors: list[str] = field(default_factory=list)  # console errors, exceptions, failed loads
     screenshot: bytes | None = None
 
 
+def _lift(fd: int) -> int:
+    """Return a copy of `fd` numbered 10 or above; close the original."""
+    lifted = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return lifted
+
+
 class _Pipe:
     def __init__(self, binary: str, profile: str) -> None:
+        self._log = open(Path(profile) / "chromium.log", "wb")  # noqa: SIM115 (closed in close())
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
-        # Chromium wants the pipe on fds 3 and 4 exactly: a shell moves them there (thread-safe, no preexec).
+        # Chromium wants the pipe on fds 3 and 4 exactly: bash moves them there (thread-safe, unlike a
+        # preexec_fn; bash, not sh, as dash refuses fd numbers above 9).
+        # First lift the child's ends above 9, so that moving one onto 3 cannot overwrite the other.
+        to_browser_r, from_browser_w = (_lift(fd) for fd in (to_browser_r, from_browser_w))
         script = f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w}'
         self.proc = subprocess.Popen(
-            ["sh", "-c", script, binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            ["bash", "-c", script, binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             pass_fds=(to_browser_r, from_browser_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self._log,
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -112,13 +126,21 @@ class _Pipe:
                 raise BrowserError(f"chromium did not answer within {HANG_SECONDS:.0f} s")
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
-                raise BrowserError(f"chromium exited (status {self.proc.poll()}) before answering")
+                raise BrowserError(
+                    f"chromium closed the DevTools pipe (exit status {self.proc.poll()}); its log ends: "
+                    + self._log_tail()
+                )
             self._buffer += chunk
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)  # type: ignore[no-any-return]
 
+    def _log_tail(self) -> str:
+        self._log.flush()
+        lines = Path(self._log.name).read_text(errors="replace").splitlines()
+        return " | ".join(line for line in lines[-5:] if "dbus" not in line)
+
     def close(self) -> None:
-        with contextlib.suppress(BrowserError):
+        with contextlib.suppress(BrowserError, BrokenPipeError):
             self.send("Browser.close")
         try:
             self.proc.wait(timeout=HANG_SECONDS)
@@ -127,6 +149,7 @@ class _Pipe:
             self.proc.wait()
         os.close(self._to_browser)
         os.close(self._from_browser)
+        self._log.close()
 
 
 def _errors(events: list[dict[str, Any]]) -> list[str]:
@@ -146,8 +169,20 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def render(page: Path, width: int = 1280, screenshot: bool = False) -> Rendered:
-    """Load `page` in a fresh headless Chromium; return its DOM, its errors and a full-page screenshot."""
+def _evaluate(pipe: _Pipe, session: str, expression: str) -> Any:
+    reply = pipe.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
+    if "exceptionDetails" in reply:
+        raise BrowserError(
+            f"{expression[:60]}: {reply['exceptionDetails'].get('exception', {}).get('description')}"
+        )
+    return reply["result"].get("value")
+
+
+def render(
+    page: Path, expressions: Sequence[str] = (), width: int = 1280, screenshot: bool = False
+) -> Rendered:
+    """Load `page` in a fresh headless Chromium; return its DOM, the values of `expressions` (JavaScript
+    evaluated in the loaded page, so layout is the browser's own), its errors and a full-page screenshot."""
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     pipe = _Pipe(chromium_binary(), profile)
     try:
@@ -162,11 +197,10 @@ def render(page: Path, width: int = 1280, screenshot: bool = False) -> Rendered:
         )
         pipe.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         pipe.wait_for("Page.loadEventFired")
-        dom = pipe.send(
-            "Runtime.evaluate",
-            {"expression": "document.documentElement.outerHTML", "returnByValue": True},
-            session=session,
-        )["result"]["value"]
+        values = [
+            _evaluate(pipe, session, expression)
+            for expression in ("document.documentElement.outerHTML", *expressions)
+        ]
         image = None
         if screenshot:
             size = pipe.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
@@ -180,7 +214,7 @@ def render(page: Path, width: int = 1280, screenshot: bool = False) -> Rendered:
                 session=session,
             )
             image = base64.b64decode(shot["data"])
-        return Rendered(dom, _errors(pipe.events), image)
+        return Rendered(values[0], values[1:], _errors(pipe.events), image)
     finally:
         pipe.close()
         shutil.rmtree(profile, ignore_errors=True)
