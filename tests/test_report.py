@@ -34,10 +34,15 @@ SOURCES = ["pinogy", "pinnacle_cart", "pinmeto", "plugivery"]
 
 @pytest.fixture
 def night(db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A warehouse after one recorded night of all four sources and the models."""
+    """A warehouse after one recorded night of all four sources and the models; a third of the web shop's
+    products nearly sold out (0 to 3 on hand), so that some need reordering and some are out of stock."""
+    shop = PinnacleCartSimulator(n_customers=80, n_orders=600)
+    for pid in shop.products:
+        if pid % 3 == 0:
+            shop.set_qoh(pid, pid % 4)
     with (
         PinogySimulator(n_pos=400) as pinogy,
-        PinnacleCartSimulator(n_customers=80, n_orders=600) as cart,
+        shop as cart,
         PinmetoSimulator() as pinmeto,
         PlugiverySimulator() as plugivery,
     ):
@@ -151,7 +156,9 @@ def test_report_renders_in_chromium_with_units_periods_and_marks(night: Path, tm
     flagged = {
         name for (name,) in query(night, "select product_name from analytics.stock_cover where needs_reorder")
     }
-    assert {r["name"] for r in stock if "reorder" in r["action"]} == flagged
+    assert flagged and {r["name"] for r in stock if "reorder" in r["action"]} == flagged
+    empty = [r for r in stock if r["cover"] == "0.0"]
+    assert empty and all(r["action"].startswith("out of stock") and "ok" not in r["action"] for r in empty)
     assert f"{len(flagged)} of " in texts["stockSub"]
     assert all(r["tick"] and r["bar"] >= 2 for r in stock)
 

@@ -47,7 +47,11 @@ def source_freshness(con: duckdb.DuckDBPyConnection) -> list[SourceFreshness]:
         ).fetchall()
     except (duckdb.CatalogException, duckdb.BinderException):
         return []
-    return [SourceFreshness(*row) for row in got]
+    # DuckDB hands timestamptz back in the session's time zone; the header speaks UTC.
+    return [
+        SourceFreshness(source, ok.astimezone(UTC) if ok else None, status, last.astimezone(UTC))
+        for source, ok, status, last in got
+    ]
 
 
 def _ago(then: datetime, now: datetime) -> str:
@@ -64,7 +68,8 @@ def freshness_header(rows: list[SourceFreshness], now: datetime) -> str:
         loaded = r.last_loaded_at
         when = f"{loaded:%d %b %Y %H:%M} UTC ({_ago(loaded, now)})" if loaded else "never loaded"
         if r.last_status == "failed":
-            state, text = "is-failed", f"last run failed {r.last_run_at:%d %b %H:%M} UTC; data from {when}"
+            data = f"data from {when}" if loaded else "never loaded"
+            state, text = "is-failed", f"last run failed {r.last_run_at:%d %b %H:%M} UTC; {data}"
         elif loaded is None or (now - loaded).total_seconds() > STALE_AFTER_HOURS * 3600:
             state, text = "is-stale", f"stale: loaded {when}"
         else:

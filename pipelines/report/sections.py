@@ -121,7 +121,7 @@ def stock_section(con: duckdb.DuckDBPyConnection) -> str:
         con,
         "select max(snapshot_date), count(*) filter (where needs_reorder), "
         "count(*) filter (where days_of_cover is not null), "
-        "(select cast(max(ordered_at) as date) from analytics.fct_cart_order_lines) "
+        "(select cast(max(ordered_at at time zone 'UTC') as date) from analytics.fct_cart_order_lines) "
         "from analytics.stock_cover",
     )
     snapshot, to_reorder, selling, last_order = (facts or [(None, 0, 0, None)])[0]
@@ -129,8 +129,8 @@ def stock_section(con: duckdb.DuckDBPyConnection) -> str:
     body = []
     for name, on_hand, per_day, cover, reorder_at, low in got:
         action = '<span class="badge reorder">reorder</span>' if low else '<span class="badge ok">ok</span>'
-        if float(on_hand) <= 0:
-            action = '<span class="badge out">out of stock</span>' + action
+        if float(on_hand) <= 0:  # empty even when no reorder point is known (no supplier): never "ok"
+            action = '<span class="badge out">out of stock</span>' + (action if low else "")
         body.append(
             (
                 esc(name),
