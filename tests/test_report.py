@@ -9,10 +9,12 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines.history import record_run
 from pipelines.models import build
+from pipelines.nightly import SourceResult
 from pipelines.report import write_report
 from pipelines.report.spend import months_between, partial_notes
 from simulators.pinmeto import PinmetoSimulator
@@ -195,6 +197,20 @@ def test_report_header_marks_a_source_whose_last_run_failed(
     assert "data from" in fresh["pinmeto"][1]  # the last good load is still named
     assert all(fresh[s][0] == "is-fresh" for s in SOURCES if s != "pinmeto")
     assert "wrong-secret" not in write_report(night, tmp_path / "again.html").read_text()
+
+
+def test_report_on_an_empty_warehouse_renders_and_says_what_is_missing(db: Path, tmp_path: Path) -> None:
+    duckdb.connect(str(db)).close()
+    shown = render(write_report(db, tmp_path / "report.html"), ["document.body.textContent"])
+    assert shown.errors == []
+    [text] = shown.values
+    assert "Freshness unknown: no run history" in text and text.count("no data yet") == 5
+    # A history with more columns than this report knows (later additions) still reads.
+    record_run(db, datetime.now(UTC), [SourceResult("pinogy")])
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table ops.run_sources add column models_status varchar")
+    page = write_report(db, tmp_path / "again.html").read_text()
+    assert 'class="is-fresh" data-source="pinogy"' in page
 
 
 @pytest.mark.parametrize(

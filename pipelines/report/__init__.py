@@ -39,11 +39,13 @@ class SourceFreshness:
 
 def source_freshness(con: duckdb.DuckDBPyConnection) -> list[SourceFreshness]:
     """Return each source's last load and latest run from `ops.run_sources`, [] without a run history."""
-    # Only the columns named here are read, so columns added to the history later change nothing.
+    # Only the columns named here are read, so columns added to the history later change nothing; a run
+    # still under way (no end yet, should the history record starts) does not count.
     try:
         got = con.execute(
             "select source, max(ended_at) filter (where status in ('succeeded', 'deferred')), "
-            "arg_max(status, ended_at), max(ended_at) from ops.run_sources group by source order by source"
+            "arg_max(status, ended_at), max(ended_at) from ops.run_sources where ended_at is not null "
+            "group by source order by source"
         ).fetchall()
     except (duckdb.CatalogException, duckdb.BinderException):
         return []
@@ -61,7 +63,7 @@ def _ago(then: datetime, now: datetime) -> str:
 
 def freshness_header(rows: list[SourceFreshness], now: datetime) -> str:
     if not rows:
-        return '<p class="sub">Freshness: no run history in this warehouse (ops.run_sources is empty).</p>'
+        return '<p class="sub">Freshness unknown: no run history (ops.run_sources) to read.</p>'
     items = []
     for r in rows:
         name = esc(SOURCE_LABELS.get(r.source, r.source))
