@@ -173,19 +173,21 @@ def test_report_renders_in_chromium_with_units_periods_and_marks(night: Path, tm
 
 
 def test_report_header_marks_a_source_whose_last_run_failed(
-    night: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pinmeto = PinmetoSimulator()
-    with pinmeto:
-        for key, value in pinmeto_env_for(pinmeto).items():
+    pinmeto, plugivery = PinmetoSimulator(), PlugiverySimulator()
+    with pinmeto, plugivery:
+        for key, value in {**pinmeto_env_for(pinmeto), **plugivery_env_for(plugivery)}.items():
             monkeypatch.setenv(key, value)
+        record_run(db, datetime.now(UTC), run(db, ["pinmeto"]))  # a good night for PinMeTo
         monkeypatch.setenv("SOURCES__PINMETO__APP_SECRET", "wrong-secret")
-        started_at = datetime.now(UTC)
-        results = run(night, ["pinmeto"])
-        record_run(night, started_at, results)
-    assert results[0].status == "failed"
+        monkeypatch.setenv("SOURCES__PLUGIVERY__TOKEN", "wrong-token")
+        results = run(db, ["pinmeto", "plugivery"])  # then a night where both fail
+        record_run(db, datetime.now(UTC), results)
+    assert [r.status for r in results] == ["failed", "failed"]
+    page = write_report(db, tmp_path / "report.html")
     shown = render(
-        write_report(night, tmp_path / "report.html"),
+        page,
         [
             "Object.fromEntries([...document.querySelectorAll('header .fresh li')]"
             ".map(li => [li.dataset.source, [li.className, li.textContent]]))"
@@ -194,9 +196,11 @@ def test_report_header_marks_a_source_whose_last_run_failed(
     assert shown.errors == []
     [fresh] = shown.values
     assert fresh["pinmeto"][0] == "is-failed" and "last run failed" in fresh["pinmeto"][1]
-    assert "data from" in fresh["pinmeto"][1]  # the last good load is still named
-    assert all(fresh[s][0] == "is-fresh" for s in SOURCES if s != "pinmeto")
-    assert "wrong-secret" not in write_report(night, tmp_path / "again.html").read_text()
+    assert "data from" in fresh["pinmeto"][1] and "UTC" in fresh["pinmeto"][1]  # the last good load
+    assert (
+        fresh["plugivery"] == ["is-failed", fresh["plugivery"][1]] and "never loaded" in fresh["plugivery"][1]
+    )
+    assert "wrong-secret" not in page.read_text() and "wrong-token" not in page.read_text()
 
 
 def test_report_on_an_empty_warehouse_renders_and_says_what_is_missing(db: Path, tmp_path: Path) -> None:

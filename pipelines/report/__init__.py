@@ -58,6 +58,8 @@ def source_freshness(con: duckdb.DuckDBPyConnection) -> list[SourceFreshness]:
 
 def _ago(then: datetime, now: datetime) -> str:
     hours = (now - then).total_seconds() / 3600
+    if hours < 1:
+        return f"{max(hours * 60, 1):.0f} min ago"
     return f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
 
 
