@@ -23,6 +23,8 @@ Fault switch: `repeats` (ids of products, promotions, brands or categories, whic
 each such record twice in `list`, `list_promotions`, `list_brands` or `list_cats`, the copy right after
 the original. Any field can be set to a value the doc does not
 allow (a `date` of "yesterday" or 1e20); it is served as it is.
+Fault kind of its own (`faults.add("short", keep=N, ...)`): a read answering only its first `keep`
+records with `error` 0, as if that were all there is.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from simulators.base import Reply, Request, Simulator
+from simulators.base import Fault, Reply, Request, Simulator
 from simulators.world import World, build_world
 
 DAY = 86400
@@ -236,6 +238,14 @@ class PlugiverySimulator(Simulator):
         if isinstance(data, int):
             return self._reply(params, data)
         return self._reply(params, 0 if data else 462, data)
+
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        if fault.kind != "short":
+            return super().misbehave(fault, request, reply)
+        body = json.loads(reply.body)
+        if isinstance(body.get("data"), list):
+            body["data"], body["error"], body["error_txt"] = body["data"][: fault.keep], 0, ""
+        return Reply(200, json.dumps(body).encode())
 
     def _read(self, act: str, params: dict[str, str]) -> Any:
         brand = params.get("brand_id")

@@ -46,7 +46,8 @@ from sources.integrity import (
 )
 from sources.plugivery import settings
 from sources.plugivery.budget import Budget, current_ledger, since_window, sync_with_info
-from sources.plugivery.client import PlugiveryClient, QuotaExhausted, as_records
+from sources.plugivery.client import PlugiveryClient, PlugiveryError, QuotaExhausted, as_records
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 log = logging.getLogger("retail.plugivery")
 
@@ -71,6 +72,8 @@ def plugivery_source(
     headroom: int = settings.DEFAULT_HEADROOM,
     full_refresh: bool = False,
     cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    allow_shrink: bool = False,
 ) -> DltResource:
     """Return the Plugivery catalog resource, configured from `[sources.plugivery]`."""
     return catalog(
@@ -78,6 +81,7 @@ def plugivery_source(
         Budget(day_limit, month_limit, headroom),
         full_refresh,
         cursor_tolerance_hours,
+        ShrinkGuard(max_shrink, allow_shrink),
     )
 
 
@@ -117,11 +121,22 @@ def catalog(
     budget: Budget,
     full_refresh: bool = False,
     cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """The catalog within tonight's read budget; see the module docstring for the order of calls."""
     state = dlt.current.resource_state()
+    guard = shrink or ShrinkGuard()
     clock = CursorClock(settings.SOURCE_NAME, cursor_tolerance_hours)
     rejects = Rejects(settings.SOURCE_NAME)
+
+    def complete(
+        call: str, table: str, records: list[dict[str, Any]], held: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Return a whole-list read, refused when clearly shorter than the table it stands for."""
+        held = held if held is not None else held_rows(table)
+        guard.check(PlugiveryError, call, table, len(records), held=held)
+        return records
+
     last_list_at = state.get("last_list_at")
     if full_refresh or (
         last_list_at is not None
@@ -178,6 +193,11 @@ def catalog(
     try:
         window = since_window(state.get("last_list_at"), now)
         listed = drop_repeats(as_records(read("list", since=window), f"act=list since={window}"), set(), _id)
+        if window == "all":
+            # Every product: the last-list mark moves on only after a complete list. `products` keeps
+            # products the catalogue dropped, so the measure is the last complete list, once there is one.
+            complete("act=list since=all", "products", listed, state.get("listed_all"))
+            state["listed_all"] = len(listed)
         priced = rejects.convert("products", listed, price_row, _id)
         # Equality, not order: a date in the future must not hide the product's next real change.
         changed = [(r, row) for r, row in priced if int(r.get("date") or 0) != seen.get(str(r["id"]))]
@@ -202,7 +222,8 @@ def catalog(
             yield rows("promotions", [row for _, row in promoted])
         if state.get("reference_day") != ledger["day"]:
             for table, act in (("brands", "list_brands"), ("categories", "list_cats")):
-                yield rows(table, drop_repeats(as_records(read(act), f"act={act}"), set(), _id))
+                records = drop_repeats(as_records(read(act), f"act={act}"), set(), _id)
+                yield rows(table, complete(f"act={act}", table, records))
             state["reference_day"] = ledger["day"]
 
         def detail_row(record: dict[str, Any]) -> dict[str, Any]:
