@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.storage import create_database
+
 log = logging.getLogger("retail.models")
 
 # Beside the package in a checkout (or an editable install); else in the working directory (a container).
@@ -106,6 +108,7 @@ def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
         )
     except CycleError as exc:
         raise ValueError(f"models: dependency cycle between {exc.args[1]}") from None
+    create_database(db_path)
     with duckdb.connect(str(db_path)) as con:
         existing = _existing_relations(con)
         for schema in MODEL_SCHEMAS.values():

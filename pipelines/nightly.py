@@ -20,6 +20,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
+from pipelines.storage import create_database
 from sources.http import SourceError, api_calls, redact, take_deferred
 
 log = logging.getLogger("retail.nightly")
@@ -44,6 +45,7 @@ def pipelines_dir_for(db_path: Path) -> Path:
 
 
 def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
+    create_database(db_path)  # before dlt creates it in a format older DuckDBs cannot read
     pipeline = dlt.pipeline(
         pipeline_name=f"retail_{source}",
         destination=dlt.destinations.duckdb(str(db_path)),
