@@ -17,6 +17,7 @@ Where: `<warehouse stem>.serving.duckdb` beside the warehouse, or `[serving] fil
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -101,7 +102,8 @@ def publish(db_path: Path, serving_path: Path | None = None) -> Published:
     except NothingToPublish:
         raise
     except (duckdb.Error, OSError, StorageError) as exc:
-        remove_with_wal(partial)
+        with contextlib.suppress(OSError):
+            remove_with_wal(partial)
         raise StorageError(
             f"publish: writing {target} failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
             "the previous serving file is unchanged"

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from pipelines.publish import serving_path_for
+from pipelines.storage import StorageError, is_compatible, storage_version
 
 log = logging.getLogger("retail.sql")
 
@@ -39,6 +40,20 @@ def open_shell(db_path: Path, warehouse: bool = False) -> int:
             "check --db"
             if warehouse
             else "a nightly run publishes it once the models pass (`make demo` writes demo.serving.duckdb)",
+        )
+        return 1
+    try:
+        version = storage_version(target)
+    except StorageError as exc:
+        log.error("sql: %s", exc)
+        return 1
+    if not is_compatible(version):  # the shell is DuckDB 1.4/1.5: it would refuse the file
+        log.error(
+            "sql: %s is in a storage format (%s) the duckdb shell cannot read; convert it once with "
+            "`python -m pipelines migrate-storage --db %s`",
+            target,
+            version,
+            target,
         )
         return 1
     binary = shell_binary()

@@ -10,13 +10,11 @@ copy.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 from pathlib import Path
 
 import duckdb
-
-log = logging.getLogger("retail.storage")
 
 # The oldest DuckDB that must open our files. DuckDB 1.4 is the oldest release dlt offers every merge
 # strategy with, and the one BI drivers (and `duckdb-cli`, `duckdb-ext-*` wheels) bundle today.
@@ -106,7 +104,8 @@ def migrate(db_path: Path) -> str:
             _check_same_rows(con)
             con.execute("detach new")  # checkpoints the copy into its file
     except duckdb.Error as exc:
-        remove_with_wal(partial)
+        with contextlib.suppress(OSError):
+            remove_with_wal(partial)
         raise StorageError(f"migrate-storage: copying {db_path} failed: {str(exc).splitlines()[0]}") from None
     replace_file(partial, db_path, keep_old_as=backup)
     return (
