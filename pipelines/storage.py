@@ -29,7 +29,6 @@ def create_database(path: Path) -> None:
     """Create an empty DuckDB file at `path` in the compatible format; leave an existing file alone."""
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION}).close()
 
 
