@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -102,6 +103,6 @@ def run_demo(db_path: Path) -> int:
     print(f"\nThe report is {report}: open it in a browser.")
     print(
         f"\nThe warehouse is {db_path}; BI tools read its serving file. Query it in DuckDB's shell:\n"
-        f"  make sql DB={db_path}"
+        f"  .venv/bin/python -m pipelines sql --db {shlex.quote(str(db_path))}"
     )
     return 0 if all(r.status != "failed" for r in results) and models.ok and published == 0 else 1

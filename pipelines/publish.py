@@ -27,14 +27,9 @@ from pathlib import Path
 import dlt
 import duckdb
 
-from pipelines.storage import (
-    STORAGE_VERSION,
-    StorageError,
-    attach_new,
-    quote_identifier,
-    remove_with_wal,
-    replace_file,
-)
+from pipelines.sql_names import quoted
+from pipelines.storage import STORAGE_VERSION, StorageError, attach_new, remove_with_wal, replace_file
+from pipelines.warehouse_file import set_reader_mode
 
 log = logging.getLogger("retail.publish")
 
@@ -98,6 +93,7 @@ def publish(db_path: Path, serving_path: Path | None = None) -> Published:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_with_wal(partial)  # left by a publish that was killed
         marts = _write(db_path, partial)
+        set_reader_mode(partial)  # owner-only, or group-readable for BI with [warehouse] group_readable
         replace_file(partial, target)
     except NothingToPublish:
         raise
@@ -130,7 +126,7 @@ def _write(db_path: Path, partial: Path) -> list[str]:
         attach_new(con, partial, "serving")
         con.execute(f"create schema serving.{MART_SCHEMA}")
         for mart in marts:
-            name = f"{MART_SCHEMA}.{quote_identifier(mart)}"
+            name = quoted(MART_SCHEMA, mart)
             con.execute(f"create table serving.{name} as select * from warehouse.{name}")
         con.execute("create schema serving.ops")
         con.execute(FRESHNESS_DDL)

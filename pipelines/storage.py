@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 import duckdb
+
+from pipelines.sql_names import quoted
 
 # The oldest DuckDB that must open our files. DuckDB 1.4 is the oldest release dlt offers every merge
 # strategy with, and the one BI drivers (and `duckdb-cli`, `duckdb-ext-*` wheels) bundle today.
@@ -106,6 +109,7 @@ def migrate(db_path: Path) -> str:
         with contextlib.suppress(OSError):
             remove_with_wal(partial)
         raise StorageError(f"migrate-storage: copying {db_path} failed: {str(exc).splitlines()[0]}") from None
+    partial.chmod(stat.S_IMODE(db_path.stat().st_mode))  # whoever could read the warehouse still can
     replace_file(partial, db_path, keep_old_as=backup)
     return (
         f"{db_path} migrated from storage {version} to {STORAGE_VERSION}+ (DuckDB {oldest} and later "
@@ -119,20 +123,13 @@ def _check_same_rows(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     for schema, table in tables:
         counts = [
-            con.execute(
-                f"select count(*) from {db}.{quote_identifier(schema)}.{quote_identifier(table)}"
-            ).fetchone()
+            con.execute(f"select count(*) from {db}.{quoted(schema, table)}").fetchone()
             for db in ("old", "new")
         ]
         if counts[0] != counts[1]:
             raise StorageError(
                 f"migrate-storage: {schema}.{table} has {counts[0]} rows but its copy {counts[1]}"
             )
-
-
-def quote_identifier(name: str) -> str:
-    """Return `name` as a double-quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def remove_with_wal(path: Path) -> None:
