@@ -60,10 +60,12 @@ def test_sql_answers_piped_statements_from_the_serving_file_read_only_without_a_
 
 
 def test_sql_says_in_one_line_when_nothing_is_published_yet(db: Path) -> None:
+    create_database(db)  # a warehouse, but no night has passed its SQL tests yet
     out = cli("sql", "--db", str(db))
     assert out.returncode == 1
     assert "warehouse.serving.duckdb does not exist; a nightly run publishes it" in out.stderr
     assert "Traceback" not in out.stderr
+    db.unlink()
     duckdb.connect(str(db)).close()  # a warehouse created before `migrate-storage` existed
     out = cli("sql", "--db", str(db), "--warehouse")
     assert out.returncode == 1 and f"migrate-storage --db {db}" in out.stderr
