@@ -105,9 +105,11 @@ def migrate(db_path: Path) -> str:
             con.execute("copy from database old to new")
             _check_same_rows(con)
             con.execute("detach new")  # checkpoints the copy into its file
-    except duckdb.Error as exc:
+    except (duckdb.Error, StorageError) as exc:
         with contextlib.suppress(OSError):
-            remove_with_wal(partial)
+            remove_with_wal(partial)  # the old file is untouched: nothing else to undo
+        if isinstance(exc, StorageError):
+            raise
         raise StorageError(f"migrate-storage: copying {db_path} failed: {str(exc).splitlines()[0]}") from None
     partial.chmod(stat.S_IMODE(db_path.stat().st_mode))  # whoever could read the warehouse still can
     replace_file(partial, db_path, keep_old_as=backup)
