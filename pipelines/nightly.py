@@ -21,6 +21,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
 from pipelines.sql_names import quote_dlt_load_paths, quoted
+from pipelines.storage import create_database
 from pipelines.warehouse_file import delete_completed_load_packages
 from sources.http import SourceError, api_calls, redact, take_deferred
 from sources.integrity import take_notes
@@ -49,6 +50,7 @@ def pipelines_dir_for(db_path: Path) -> Path:
 def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
     delete_completed_load_packages()
     quote_dlt_load_paths()
+    create_database(db_path)  # before dlt creates it in a format older DuckDBs cannot read
     pipeline = dlt.pipeline(
         pipeline_name=f"retail_{source}",
         destination=dlt.destinations.duckdb(str(db_path)),
