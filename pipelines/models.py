@@ -3,8 +3,13 @@
 Plain SQL files, one relation per file, so they read as SQL and could move to dbt-duckdb unchanged:
 - `sql/seeds/<name>.csv`        → table `seeds.<name>` (hand-kept crosswalks)
 - `sql/staging/<name>.sql`      → view `staging.<name>`
+- `sql/intermediate/int_<name>.sql` → table `intermediate.int_<name>` (building blocks, not served)
 - `sql/marts/<name>.sql`        → table `analytics.<name>`
 - `sql/tests/<model>__<check>.sql`  a query returning offending rows; zero rows passes.
+
+Every intermediate and mart states its grain and key once, in its header (`-- grain: ...`,
+`-- key: col[, col]`); the runner turns the key into the test `<model>__key_unique_not_null`, which runs
+and reports like a file test.
 
 Dependencies are the `schema.relation` names a file mentions. A model whose upstream relation does not
 exist (a source never loaded) is skipped with a note, and so is everything downstream of it; the
@@ -33,12 +38,16 @@ SQL_DIR = next(
     Path("sql"),
 )
 RAW_SCHEMAS = ("pinogy", "pinnacle_cart", "plugivery", "pinmeto")
-MODEL_SCHEMAS = {"seeds": "seeds", "staging": "staging", "marts": "analytics"}
+MODEL_SCHEMAS = {"seeds": "seeds", "staging": "staging", "intermediate": "intermediate", "marts": "analytics"}
+TABLE_FOLDERS = ("intermediate", "marts")  # built as tables; each must state its key
+# Tables earlier versions built that no file defines any more: dropped, so BI never reads them stale.
+RETIRED = ("analytics.product_matches",)  # now intermediate.int_product_matches
 # A relation is read where it follows FROM or JOIN (CTE aliases such as `pinogy.x` elsewhere are not).
 _REFERENCE = re.compile(
     r"(?i)\b(?:from|join)\s+(" + "|".join((*RAW_SCHEMAS, *MODEL_SCHEMAS.values())) + r")\.(\w+)\b"
 )
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_KEY = re.compile(r"(?im)^--\s*key:\s*(\w+(?:\s*,\s*\w+)*)\s*$")
 
 
 @dataclass
@@ -48,6 +57,7 @@ class Model:
     path: Path
     kind: str  # seed | view | table
     depends_on: set[str] = field(default_factory=set)  # "schema.relation"
+    key: tuple[str, ...] = ()  # from the header's `-- key:` line
 
     @property
     def relation(self) -> str:
@@ -89,13 +99,34 @@ def discover(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
     for path in sorted((sql_dir / "seeds").glob("*.csv")):
         model = Model(path.stem, "seeds", path, "seed")
         models[model.relation] = model
-    for folder, kind in (("staging", "view"), ("marts", "table")):
+    for folder, kind in (("staging", "view"), *((f, "table") for f in TABLE_FOLDERS)):
         for path in sorted((sql_dir / folder).glob("*.sql")):
-            model = Model(path.stem, MODEL_SCHEMAS[folder], path, kind)
-            model.depends_on = references(path.read_text())
+            sql = path.read_text()
+            model = Model(path.stem, MODEL_SCHEMAS[folder], path, kind, references(sql), declared_key(sql))
             model.depends_on.discard(model.relation)
+            if folder in TABLE_FOLDERS and not model.key:
+                raise ModelError(
+                    f"models: sql/{folder}/{path.name} must state its key once: one `-- key: col[, col]` "
+                    "line (and a `-- grain: ...` line) in its header"
+                )
             models[model.relation] = model
     return models
+
+
+def declared_key(sql: str) -> tuple[str, ...]:
+    """Return the key columns a model's `-- key: col[, col]` header line states (none: empty)."""
+    found = _KEY.findall(sql)
+    return tuple(c.strip() for c in found[0].split(",")) if len(found) == 1 else ()
+
+
+def key_test(model: Model) -> str:
+    """Return the test query for a model's key: rows whose key repeats or has a null part."""
+    cols = ", ".join(model.key)
+    nulls = " or ".join(f"{c} is null" for c in model.key)
+    return (
+        f"select {cols}, count(*) as n\nfrom {model.sql_name}\n"
+        f"group by {cols}\nhaving {nulls} or count(*) > 1"
+    )
 
 
 def references(sql: str) -> set[str]:
@@ -121,6 +152,8 @@ def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
             con.execute(f"create schema if not exists {quoted(schema)}")
         con.execute("begin transaction")
         try:
+            for rel in RETIRED:
+                con.execute(f"drop table if exists {quoted(*rel.split('.'))}")
             for rel in order:
                 model = models[rel]
                 missing = sorted(
@@ -178,19 +211,22 @@ def _run_tests(
     con: duckdb.DuckDBPyConnection, sql_dir: Path, models: dict[str, Model], report: BuildReport
 ) -> None:
     existing = _existing_relations(con)
+    tests = {f"{m.name}__key_unique_not_null": (key_test(m), {m.relation}) for m in models.values() if m.key}
     for path in sorted((sql_dir / "tests").glob("*.sql")):
         sql = path.read_text()
-        missing = sorted(d for d in references(sql) if d in report.skipped or d not in existing)
+        tests[path.stem] = (sql, references(sql))
+    for name, (sql, reads) in sorted(tests.items()):
+        missing = sorted(d for d in reads if d in report.skipped or d not in existing)
         if missing:
-            report.tests_skipped[path.stem] = "needs " + ", ".join(missing)
+            report.tests_skipped[name] = "needs " + ", ".join(missing)
             continue
         try:
             offending = con.execute(f"select * from (\n{sql}\n) limit 6").fetchall()
         except duckdb.Error as exc:
-            raise ModelError(f"models: test {path.name} does not run: {str(exc).splitlines()[0]}") from None
+            raise ModelError(f"models: test {name} does not run: {str(exc).splitlines()[0]}") from None
         if offending:
             count = con.execute(f"select count(*) from (\n{sql}\n)").fetchone()
-            report.tests_failed[path.stem] = int(count[0]) if count else len(offending)
-            log.error("models: test %s failed; first offending rows: %s", path.stem, offending[:5])
+            report.tests_failed[name] = int(count[0]) if count else len(offending)
+            log.error("models: test %s failed; first offending rows: %s", name, offending[:5])
         else:
-            report.tests_passed.append(path.stem)
+            report.tests_passed.append(name)

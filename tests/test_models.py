@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.models import SQL_DIR, build
+from pipelines.models import SQL_DIR, ModelError, build
 from pipelines.report import write_report
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
@@ -26,7 +26,7 @@ from tests.conftest import (
 )
 
 MARTS = [
-    "product_matches",
+    "unmatched_products",
     "dim_product",
     "dim_supplier",
     "dim_location",
@@ -66,7 +66,8 @@ def test_every_mart_has_rows_and_every_sql_test_passes(loaded: tuple[Path, Pinog
     db, _ = loaded
     report = build(db)
     assert report.skipped == {} and report.tests_failed == {}
-    assert len(report.tests_passed) >= 18
+    assert len(report.tests_passed) >= 22
+    assert "int_product_matches__key_unique_not_null" in report.tests_passed  # generated from its header
     for mart in MARTS:
         [(rows,)] = query(db, f"select count(*) from analytics.{mart}")
         assert rows > 0, mart
@@ -115,7 +116,7 @@ def test_products_match_by_seed_sku_and_name(loaded: tuple[Path, PinogySimulator
     matches = {
         (s, i): (k, m)
         for s, i, k, m in query(
-            db, "select source, source_id, product_key, match_method from analytics.product_matches"
+            db, "select source, source_id, product_key, match_method from intermediate.int_product_matches"
         )
     }
     assert matches[("pinnacle_cart", str(pid_of[by_sku.cart_sku]))] == (f"pinogy:{by_sku.product_id}", "sku")
@@ -157,3 +158,52 @@ def test_report_says_no_data_yet_for_missing_marts(db: Path, tmp_path: Path) -> 
     duckdb.connect(str(db)).close()
     page = write_report(db, tmp_path / "report.html").read_text()
     assert page.count("no data yet") == 5
+
+
+def _sql_dir_with_mart(tmp_path: Path, name: str, sql: str) -> Path:
+    sql_dir = tmp_path / "sql"
+    for folder in ("seeds", "staging", "intermediate", "marts", "tests"):
+        (sql_dir / folder).mkdir(parents=True)
+    (sql_dir / "marts" / f"{name}.sql").write_text(sql)
+    return sql_dir
+
+
+def test_a_models_stated_key_becomes_a_test_that_catches_repeats_and_nulls(db: Path, tmp_path: Path) -> None:
+    sql_dir = _sql_dir_with_mart(
+        tmp_path,
+        "fct_visit",
+        "-- grain: a visit to a store\n-- key: store_id, visit_id\n"
+        "select * from (values (1, 1), (1, 1), (1, 2), (2, null)) as t(store_id, visit_id)",
+    )
+    report = build(db, sql_dir)
+    assert report.built == ["analytics.fct_visit"]
+    # (1, 1) repeats, (2, null) has a null part: two offending rows, named like a file test.
+    assert report.tests_failed == {"fct_visit__key_unique_not_null": 2}
+    assert "FAILED test fct_visit__key_unique_not_null: 2 offending rows" in report.summary()
+    (sql_dir / "marts" / "fct_visit.sql").write_text(
+        "-- grain: a visit to a store\n-- key: store_id, visit_id\n"
+        "select * from (values (1, 1), (1, 2), (2, 1)) as t(store_id, visit_id)"
+    )
+    again = build(db, sql_dir)
+    assert again.tests_failed == {} and again.tests_passed == ["fct_visit__key_unique_not_null"]
+
+
+def test_a_mart_that_states_no_key_is_refused_in_one_line(db: Path, tmp_path: Path) -> None:
+    sql_dir = _sql_dir_with_mart(tmp_path, "dim_thing", "-- One row per thing.\nselect 1 as thing_key")
+    with pytest.raises(ModelError, match=r"^models: sql/marts/dim_thing.sql must state its key once"):
+        build(db, sql_dir)
+
+
+def test_a_mart_moved_to_intermediate_is_no_longer_served(db: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema analytics; create table analytics.product_matches as select 1 as x")
+    build(
+        db,
+        _sql_dir_with_mart(
+            tmp_path, "dim_thing", "-- grain: thing\n-- key: thing_key\nselect 1 as thing_key"
+        ),
+    )
+    tables = query(db, "select table_schema, table_name from information_schema.tables order by all")
+    assert tables == [("analytics", "dim_thing")]

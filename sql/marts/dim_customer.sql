@@ -1,4 +1,6 @@
--- One row per web-shop customer (Pinnacle Cart), billing contact as the shop holds it, plus an unknown member.
+-- grain: web-shop customer (Pinnacle Cart), plus an unknown member
+-- key: customer_key
+-- The billing contact as the shop holds it.
 with customers as (
     select * from staging.stg_pinnacle_cart__customers
 ),

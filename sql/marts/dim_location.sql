@@ -1,6 +1,8 @@
--- One row per store: Pinogy's location (id and receipt name from purchase orders) matched to PinMeTo's
--- listing through sql/seeds/location_map.csv, else equal ids, else equal names; address, coordinates,
--- open/closed from PinMeTo's current version. Stores only one system knows keep a key of their own.
+-- grain: store
+-- key: location_key
+-- Pinogy's location (id and receipt name from purchase orders) matched to PinMeTo's listing through
+-- sql/seeds/location_map.csv, else equal ids, else equal names; address, coordinates, open/closed from
+-- PinMeTo's current version. Stores only one system knows keep a key of their own.
 with purchase_orders as (
     select * from staging.stg_pinogy__purchase_orders
 ),

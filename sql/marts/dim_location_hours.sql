@@ -1,5 +1,6 @@
--- Grain: store × weekday × opening span, from PinMeTo's current hours; a closed day has one row with
--- is_closed and no times.
+-- grain: store × weekday × opening span
+-- key: location_hours_key
+-- From PinMeTo's current hours; a closed day has one row with is_closed and no times.
 with hours as (
     select * from staging.stg_pinmeto__opening_hours
 ),

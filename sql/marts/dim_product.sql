@@ -1,7 +1,9 @@
--- One row per real product (product_key from product_matches), its best-known attributes across sources:
--- POS name and category (Pinogy), web SKU/UPC/price (Pinnacle Cart), brand and catalogue prices (Plugivery).
+-- grain: real product (product_key from int_product_matches)
+-- key: product_key
+-- Its best-known attributes across sources: POS name and category (Pinogy), web SKU/UPC/price
+-- (Pinnacle Cart), brand and catalogue prices (Plugivery).
 with matches as (
-    select * from analytics.product_matches
+    select * from intermediate.int_product_matches
 ),
 
 cart_products as (
@@ -9,7 +11,7 @@ cart_products as (
 ),
 
 catalog_products as (
-    select * from staging.stg_plugivery__products
+    select * from intermediate.int_plugivery_products
 ),
 
 pinogy as (

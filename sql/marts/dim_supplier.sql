@@ -1,4 +1,6 @@
--- One row per supplier (Pinogy PO entity); contact and address from its most recent purchase order.
+-- grain: supplier (Pinogy PO entity)
+-- key: supplier_key
+-- Contact and address from its most recent purchase order.
 with purchase_orders as (
     select * from staging.stg_pinogy__purchase_orders
 ),

@@ -1,5 +1,7 @@
--- Grain: one item of a web-shop (Pinnacle Cart) order, with customer and product keys. The API gives
--- orders no customer id, so the customer is the one whose billing email the order carries.
+-- grain: one item of a web-shop (Pinnacle Cart) order
+-- key: order_item_id
+-- With customer and product keys. The API gives orders no customer id, so the customer is the one whose
+-- billing email the order carries.
 with items as (
     select * from staging.stg_pinnacle_cart__order_items
 ),
@@ -9,7 +11,7 @@ orders as (
 ),
 
 matches as (
-    select source_id, product_key from analytics.product_matches where source = 'pinnacle_cart'
+    select source_id, product_key from intermediate.int_product_matches where source = 'pinnacle_cart'
 ),
 
 customers as (

@@ -1,4 +1,6 @@
--- Grain: one line of a live (not MFD-deleted) Pinogy purchase order, with product, supplier and store keys.
+-- grain: one line of a live (not MFD-deleted) Pinogy purchase order
+-- key: purchase_order_line_id
+-- With product, supplier and store keys.
 with lines as (
     select * from staging.stg_pinogy__purchase_order_lines
 ),
@@ -8,7 +10,7 @@ purchase_orders as (
 ),
 
 matches as (
-    select source_id, product_key from analytics.product_matches where source = 'pinogy'
+    select source_id, product_key from intermediate.int_product_matches where source = 'pinogy'
 ),
 
 suppliers as (

@@ -1,5 +1,6 @@
--- Grain: web-shop product priced below the catalogue's MAP right now. The current MAP follows promotions
--- (Plugivery's `map`); a current promotion's promo MAP wins when present.
+-- grain: web-shop product priced below the catalogue's MAP right now
+-- key: product_key
+-- The current MAP follows promotions (Plugivery's `map`); a current promotion's promo MAP wins when present.
 with products as (
     select * from analytics.dim_product
 ),
@@ -11,7 +12,7 @@ promotions as (
 current_promo as (
     select plugivery_product_id, min(promo_map) as promo_map, min(promotion_id) as promotion_id
     from promotions
-    where state = 1
+    where state_name = 'current'
     group by plugivery_product_id
 ),
 

@@ -1,6 +1,7 @@
--- Grain: product × supplier it was last bought from (Pinogy), plus one row for web products never bought
--- through Pinogy: web price (Pinnacle Cart), last purchase cost, catalogue dealer cost, MSRP and MAP
--- (Plugivery), and the margin of the web price over the last purchase cost (else the dealer cost).
+-- grain: product × supplier it was last bought from (Pinogy), plus web products never bought there
+-- key: product_margin_key
+-- Web price (Pinnacle Cart), last purchase cost, catalogue dealer cost, MSRP and MAP (Plugivery), and the
+-- margin of the web price over the last purchase cost (else the dealer cost).
 with products as (
     select * from analytics.dim_product
 ),

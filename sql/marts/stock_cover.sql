@@ -1,6 +1,8 @@
--- Grain: web-shop product. Stock on hand (latest inventory snapshot), units sold per day over the last
--- 28 days of orders, days of cover, and a reorder flag when cover falls under the supplier's lead time
--- plus safety-stock days (from the PO `options` of the supplier it was last bought from).
+-- grain: web-shop product
+-- key: product_key
+-- Stock on hand (latest inventory snapshot), units sold per day over the last `sales_window_days` of
+-- orders, days of cover, and a reorder flag when cover falls under the supplier's lead time plus
+-- safety-stock days (from the PO `options` of the supplier it was last bought from).
 with products as (
     select * from analytics.dim_product
 ),
@@ -28,14 +30,16 @@ latest_stock as (
 ),
 
 window_end as (
-    select coalesce(max(ordered_at), now()) as last_order_at from cart_lines
+    -- units per day average the orders of this many days, counted back from the last order
+    select coalesce(max(ordered_at), now()) as last_order_at, 28.0 as sales_window_days from cart_lines
 ),
 
 sales as (
-    select product_key, sum(qty) / 28.0 as units_per_day
+    select product_key, sum(qty) / sales_window_days as units_per_day
     from cart_lines, window_end
-    where ordered_at > last_order_at - interval 28 days and status not in ('Canceled', 'Cancelled')
-    group by product_key
+    where ordered_at > last_order_at - to_days(cast(sales_window_days as integer))
+        and status not in ('Canceled', 'Cancelled')
+    group by product_key, sales_window_days
 ),
 
 supplier_of as (

@@ -1,4 +1,6 @@
--- Grain: supplier × store × month (of the PO's opening, UTC): purchase orders, lines, units and spend.
+-- grain: supplier × store × month (of the PO's opening, UTC)
+-- key: supplier_spend_key
+-- Purchase orders, lines, units and spend.
 with lines as (
     select * from analytics.fct_purchase_order_lines
 ),

@@ -1,6 +1,8 @@
--- One row per product as each source knows it, with the product_key it was matched to and how:
--- seed (sql/seeds/product_map.csv), sku (normalised web SKU = POS product code), name (normalised name,
--- exactly one candidate), or unmatched / ambiguous (its own key; grow the crosswalk from these rows).
+-- grain: product as one source knows it
+-- key: source, source_id
+-- The product_key it was matched to and how: seed (sql/seeds/product_map.csv), sku (normalised web SKU =
+-- POS product code), name (normalised name, exactly one candidate), or unmatched / ambiguous (its own
+-- key; grow the crosswalk from these rows, listed in analytics.unmatched_products).
 -- Anchor precedence: a Pinogy POS product keys its group, then a Plugivery catalogue product.
 with pinogy_lines as (
     select * from staging.stg_pinogy__purchase_order_lines
@@ -11,7 +13,7 @@ cart_products as (
 ),
 
 catalog_products as (
-    select * from staging.stg_plugivery__products
+    select * from intermediate.int_plugivery_products
 ),
 
 seed as (

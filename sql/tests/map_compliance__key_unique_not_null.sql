@@ -1,5 +1,0 @@
--- map_compliance.product_key is unique and never null.
-select product_key, count(*) as n
-from analytics.map_compliance
-group by product_key
-having product_key is null or count(*) > 1
