@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.models import SQL_DIR, ModelError, build
+from pipelines.models import SQL_DIR, ModelError, build, discover
 from pipelines.report import write_report
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
@@ -207,3 +208,11 @@ def test_a_mart_moved_to_intermediate_is_no_longer_served(db: Path, tmp_path: Pa
     )
     tables = query(db, "select table_schema, table_name from information_schema.tables order by all")
     assert tables == [("analytics", "dim_thing")]
+
+
+def test_the_sql_readme_names_each_models_key_as_its_header_states_it() -> None:
+    models = discover()
+    rows = re.findall(r"(?m)^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", (SQL_DIR / "README.md").read_text())
+    documented = {name: tuple(re.findall(r"`(\w+)`", key)) for name, key in rows}
+    stated = {m.name: m.key for m in models.values() if m.kind == "table"}
+    assert documented == stated
