@@ -18,7 +18,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -529,8 +529,3 @@ def describe(request: requests.PreparedRequest | requests.Request, call_param: s
     parts = urlsplit(str(request.url))
     named = dict(parse_qsl(parts.query)).get(call_param, "") if call_param else ""
     return f"{request.method} {parts.path}" + (f" {call_param}={redact(named)}" if named else "")
-
-
-def safe_params(params: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    """Return params with secret fields masked, for recording what was asked."""
-    return {k: (REDACTED if k.lower() in SECRET_FIELD_NAMES else v) for k, v in params}

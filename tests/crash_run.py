@@ -1,8 +1,9 @@
-"""A nightly run that kills itself with SIGKILL at a chosen point: `python -m tests.crash_run DB PHASE`.
+"""A nightly run that kills itself with SIGKILL at a chosen point.
 
-PHASE: `extract` (mid-extract, after the first batch was read), `normalize` (extracted, mid-normalize),
-`load` (every table job loaded, the package not yet marked complete). The source is configured from the
-environment, as the CLI would be.
+Usage: `python -m tests.crash_run DB SOURCE PHASE`. SOURCE is a registry name (`pinogy`, `pinnacle_cart`,
+`plugivery`, `pinmeto`); PHASE is `extract` (mid-extract, after two batches were read), `normalize`
+(extracted, mid-normalize) or `load` (every table job loaded, the package not yet marked complete). The
+source is configured from the environment, as the CLI would be.
 """
 
 from __future__ import annotations

@@ -39,7 +39,6 @@ def pinmeto_source(
     api_url: str = settings.DEFAULT_API_URL,
     page_size: int = settings.MAX_PAGE_SIZE,
     max_rate_limit_wait: float = settings.DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS,
-    full_refresh: bool = False,
     max_shrink: float = DEFAULT_MAX_SHRINK,
     allow_shrink: bool = False,
 ) -> DltResource:

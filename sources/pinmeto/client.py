@@ -46,13 +46,11 @@ class TokenCache:
         self._fetch, self._clock = fetch, clock
         self._token: str | None = None
         self._expires_at = 0.0
-        self.fetched = 0
 
     def get(self) -> str:
         if self._token is None or self._clock() >= self._expires_at - settings.TOKEN_RENEW_MARGIN_SECONDS:
             self._token, lifetime = self._fetch()
             self._expires_at = self._clock() + lifetime
-            self.fetched += 1
         return self._token
 
     def invalidate(self) -> None:
@@ -83,7 +81,6 @@ class PinmetoClient:
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep
         self._reset_at: float | None = None
-        self.rate_limit_waits = 0
 
     @property
     def calls(self) -> int:
@@ -207,7 +204,6 @@ class PinmetoClient:
                 f"{self.max_rate_limit_wait:.0f}s we may wait",
                 "run later, or raise max_rate_limit_wait in [sources.pinmeto]",
             )
-        self.rate_limit_waits += 1
         log.warning("pinmeto: %s: rate limit spent; waiting %.0fs for it to reset", call, wait)
         self._sleep(wait)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 SOURCE_NAME = "pinnacle_cart"
-# The doc's URL structure: `https://www.YourSiteName.com/content/admin/plugins/openapi/index.php?...`.
-API_PATH_HINT = "/content/admin/plugins/openapi/index.php"
 API_TYPES = ("xml", "json")
 DEFAULT_API_TYPE = "xml"  # the only format the doc gives examples for
 # The doc names no maximum batch size; 500 keeps one XML page of orders around a megabyte.
@@ -20,12 +18,6 @@ FIRST_BATCH_PAGE = 1
 # `LastDate` is sent in the same form the API returns dates in.
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-CONFIG_KEYS = (
-    "SOURCES__PINNACLE_CART__API_URL",
-    "SOURCES__PINNACLE_CART__USERNAME",
-    "SOURCES__PINNACLE_CART__PASSWORD",
-    "SOURCES__PINNACLE_CART__TOKEN",
-)
 CREDENTIALS_FIX = (
     "check SOURCES__PINNACLE_CART__USERNAME / PASSWORD / TOKEN against the control panel's "
     "Cart Plugins > Data Export > Cart API page"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
@@ -96,7 +95,6 @@ class PinogyClient:
         self.signer = PinogySigner(access_key, secret_key)
         self.http = session or RetryingSession(settings.SOURCE_NAME, url_key="SOURCES__PINOGY__API_HOST")
         self.rest = RESTClient(base_url=self.base_url, auth=self.signer, session=self.http)
-        self.logins = 0
         self.last_total: int | None = None  # the list's `total` as the latest page reported it
 
     @property
@@ -126,7 +124,6 @@ class PinogyClient:
             )
         register_secret(token)
         self.signer.session_token = token
-        self.logins += 1
 
     def logout(self) -> None:
         """Close the session; a failure here is logged, never raised (the data is already in hand)."""
@@ -303,8 +300,3 @@ def _total(body: dict[str, Any], call: str) -> int:
         raise PinogyError(
             call, f"the page's total is not a number: {str(body['total'])[:20]!r}", "report this to Pinogy"
         ) from None
-
-
-def dumps_options(value: Any) -> str | None:
-    """Serialise a PO's `options` dict as JSON text, kept as it came (read-only supplier settings)."""
-    return None if value is None else json.dumps(value, sort_keys=True)
