@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import dlt
 import requests
+from dlt.common.runtime import signals
 
 log = logging.getLogger("retail")
 
@@ -269,7 +270,14 @@ class RetryingSession(requests.Session):
                 wait,
             )
             # The same signed request goes again: signatures stay valid for minutes, retries take seconds.
-            time.sleep(wait)
+            pause(wait)
+
+
+def pause(seconds: float) -> None:
+    """Wait `seconds`, or less: a stop signal (SIGTERM/SIGINT during a run) ends the wait and the source."""
+    signals.raise_if_signalled()
+    signals.sleep(seconds)
+    signals.raise_if_signalled()
 
 
 def describe(request: requests.PreparedRequest | requests.Request) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from sources.http import RetryingSession, RetryPolicy, SourceError, register_secret, require_secure_url
+from sources.http import RetryingSession, RetryPolicy, SourceError, pause, register_secret, require_secure_url
 from sources.pinmeto import settings
 
 log = logging.getLogger("retail.pinmeto")
@@ -58,7 +58,7 @@ class PinmetoClient:
         app_id: str,
         app_secret: str,
         max_rate_limit_wait: float = settings.DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause,
     ) -> None:
         for secret in (app_id, app_secret):
             register_secret(secret)
