@@ -15,6 +15,7 @@ import logging
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dlt
 
@@ -45,6 +46,7 @@ def webhook_url() -> str | None:
     if not url:
         return None
     register_secret(str(url))
+    register_secret(urlsplit(str(url)).path)  # the token is in the path, and retry lines name the path
     return require_secure_url(SOURCE_NAME, str(url), CONFIG_KEY)
 
 

@@ -90,7 +90,8 @@ def test_a_stop_signal_stops_the_whole_run_and_the_next_run_completes(
     pos, lines = pinogy_sim.truth()
     [(found,)] = query(
         db,
-        "select (select count(*) from pinogy.purchase_orders) + (select count(*) from pinogy.purchase_order_lines)",
+        "select (select count(*) from pinogy.purchase_orders) "
+        "+ (select count(*) from pinogy.purchase_order_lines)",
     )
     [(products,)] = query(db, "select count(distinct id) from plugivery.products")
     assert products == len(plugivery_sim.products)
