@@ -25,6 +25,16 @@ from tests.pinogy.test_source import assert_warehouse_equals_api
 PAGE_SIZE, PAGE_DELAY = 10, 1.0  # 250 POs: 25 pages, so a full read takes at least 25 s
 
 
+def loaded_pos(db: Path) -> int:
+    """Purchase orders in the warehouse (its table may not exist yet, or exist empty)."""
+    tables = query(db, "select table_name from information_schema.tables where table_schema = 'pinogy'")
+    return (
+        query(db, "select count(*) from pinogy.purchase_orders")[0][0]
+        if ("purchase_orders",) in tables
+        else 0
+    )
+
+
 def list_calls(sim: PinogySimulator) -> int:
     return len(sim.calls_to("/api/purchase_orders"))
 
@@ -103,3 +113,52 @@ def test_a_stop_signal_stops_the_whole_run_and_the_next_run_completes(
     )
     statuses = query(db, "select status from ops.runs order by started_at")
     assert statuses == [("interrupted",), ("succeeded",)]
+
+
+@pytest.mark.parametrize(
+    "phase",
+    [
+        pytest.param(p, marks=pytest.mark.fault("pinogy", f"SIGTERM during {p}"), id=p)
+        for p in ("normalize", "load")
+    ],
+)
+def test_a_stop_signal_during_normalize_or_load_leaves_a_package_the_next_run_finishes(
+    phase: str,
+    db: Path,
+    pinogy_sim: PinogySimulator,
+    plugivery_sim: PlugiverySimulator,
+    fault_record: FaultRecord,
+) -> None:
+    env = {**pinogy_env_for(pinogy_sim), **plugivery_env_for(plugivery_sim)}
+    stopped = subprocess.run(
+        [sys.executable, "-m", "tests.signal_run", phase, "SIGTERM"]
+        + ["run", "--sources", "pinogy,plugivery", "--db", str(db)],
+        env={**os.environ, **env, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert stopped.returncode == 143, stopped.stderr
+    assert plugivery_sim.calls == []
+    assert query(db, "select status, stop_signal from ops.runs") == [("interrupted", "SIGTERM")]
+    assert loaded_pos(db) == 0  # nothing of the package reached the warehouse: it waits for the next run
+
+    again = cli("run", "--sources", "pinogy,plugivery", "--db", str(db), "--skip-models", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "pinogy: finishing a load left pending by an interrupted run" in again.stderr
+    assert_warehouse_equals_api(db, pinogy_sim)
+    pos, lines = pinogy_sim.truth()
+    fault_record.record(
+        rows_expected=len(pos) + len(lines),
+        rows_found=sum(
+            n
+            for (n,) in query(
+                db,
+                "select count(distinct id) from pinogy.purchase_orders union all "
+                "select count(distinct id) from pinogy.purchase_order_lines",
+            )
+        ),
+        duplicates=0,
+        exit_status=f"exit {stopped.returncode}, then exit {again.returncode}",
+    )
