@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dlt
+from dlt.common.exceptions import SignalReceivedException
 
 from pipelines.history import Freshness, RunOutcome
 from pipelines.logs import first_line
@@ -60,6 +61,9 @@ def notify(text: str) -> bool:
             response = session.post(url, json={"text": redact(text)})
     except SourceError as exc:
         log.error("%s", exc)
+        return False
+    except SignalReceivedException:  # a stopping run does not wait to retry its alert
+        log.error("alerts: POST to the webhook: not retried, the run is stopping")
         return False
     except Exception as exc:  # an alert must never turn a run's outcome into a traceback
         log.error("alerts: POST to the webhook: %s: %s", type(exc).__name__, first_line(exc, 200))

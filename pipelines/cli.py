@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -246,9 +247,10 @@ def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> 
     except LockBusy as exc:
         logging.getLogger("retail").error("run: %s; this run exits without loading", exc)
         return 3
-    except KeyboardInterrupt:  # a second Ctrl-C: stop at once, as promised
-        logging.getLogger("retail").error("run: stopped at once by a second SIGINT")
-        return 130
+    except KeyboardInterrupt as exc:  # a second Ctrl-C: stop at once, as promised
+        code = getattr(exc, "signal_code", signal.SIGINT)
+        logging.getLogger("retail").error("run: stopped at once by %s", signal.Signals(code).name)
+        return 128 + code
 
 
 def _record(db: Path, started_at: datetime, results: list[Any]) -> str | None:

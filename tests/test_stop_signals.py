@@ -21,6 +21,7 @@ from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
 from tests.conftest import REPO, FaultRecord, cli, pinogy_env_for, plugivery_env_for, query
 from tests.pinogy.test_source import assert_warehouse_equals_api
+from tests.test_alerts import WebhookReceiver, hook_env
 
 PAGE_SIZE, PAGE_DELAY = 10, 1.0  # 250 POs: 25 pages, so a full read takes at least 25 s
 
@@ -56,10 +57,12 @@ def test_a_stop_signal_stops_the_whole_run_and_the_next_run_completes(
     plugivery_sim: PlugiverySimulator,
     fault_record: FaultRecord,
 ) -> None:
+    webhook = WebhookReceiver().start()
     env = {
         **pinogy_env_for(pinogy_sim),
         **plugivery_env_for(plugivery_sim),
         "SOURCES__PINOGY__PAGE_SIZE": str(PAGE_SIZE),
+        **hook_env(webhook),
     }
     pinogy_sim.faults.add("delay", seconds=PAGE_DELAY, times=1000, path_contains="/api/purchase_orders")
     run = subprocess.Popen(
@@ -81,6 +84,7 @@ def test_a_stop_signal_stops_the_whole_run_and_the_next_run_completes(
         if run.poll() is None:
             run.kill()
             run.wait()
+        webhook.stop()
     fault_record.record(exit_status=f"exit {run.returncode} {elapsed:.1f}s after {sig.name}")
     assert run.returncode == exit_code, err
     assert f"stopped by {sig.name}" in err and "Traceback" not in err
@@ -92,6 +96,11 @@ def test_a_stop_signal_stops_the_whole_run_and_the_next_run_completes(
     [(status, stop, models_built)] = query(db, "select status, stop_signal, models_built from ops.runs")
     assert (status, stop, models_built) == ("interrupted", sig.name, None)
     assert query(db, "select source, status from ops.run_sources") == [("pinogy", "interrupted")]
+    [alert] = webhook.texts()
+    assert (
+        f"interrupted (exit {exit_code})" in alert
+        and f"pinogy interrupted: pinogy: stopped by {sig.name}" in alert
+    )
 
     pinogy_sim.faults.clear()
     again = cli("run", "--sources", "pinogy,plugivery", "--db", str(db), "--skip-models", env=env)
