@@ -95,8 +95,9 @@ def run_sources(db_path: Path, names: list[str], full_refresh: bool = False) -> 
     """
     results = []
     for name in names:
-        if stop_requested():
-            log.warning("run: stopped by %s; not starting %s", signal_name(stop_requested() or 0), name)
+        code = stop_requested()
+        if code:
+            log.warning("run: stopped by %s; not starting %s", signal_name(code), name)
             continue
         results.append(run_source(SOURCES[name], db_path, full_refresh))
     return results
@@ -125,8 +126,8 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         if deferred:
             result.status, result.error = DEFERRED, deferred
         log.debug("%s: %s", spec.name, redact(info))
-    except SignalReceivedException:
-        result.status = INTERRUPTED
+    except SignalReceivedException as exc:
+        result.status, result.error = INTERRUPTED, f"{spec.name}: stopped by {signal_name(exc.signal_code)}"
     except ConfigFieldMissingException as exc:
         result.status, result.error = FAILED, _missing_config_line(spec, exc)
     except SourceError as exc:
@@ -148,8 +149,8 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         result.error = redact(
             f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)} (run with --log-level DEBUG)"
         )
-    if result.status in (FAILED, INTERRUPTED) and stop_requested():  # whatever the step made of the signal
-        code = stop_requested() or 0
+    code = stop_requested()
+    if code and result.status in (FAILED, INTERRUPTED):  # whatever the step made of the signal
         result.status = INTERRUPTED
         result.error = (
             f"{spec.name}: stopped by {signal_name(code)}; nothing is lost: the next run finishes a load "
