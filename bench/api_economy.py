@@ -6,7 +6,8 @@ Runs the demo's four simulators (one seeded retail world, `pipelines/demo.py`) a
 twice into a scratch DuckDB file: the first run, then a night with no change upstream. Counts what each
 simulator served, by call, and sets it beside the least a loader could send:
 - Pinogy: one page per 1000 POs (the doc's `limit` cap) on a first run; login and logout once each;
-- Pinnacle Cart: one call per `batch_size` records (the doc sets no cap; 500 here) plus each count;
+- Pinnacle Cart: one call per `batch_size` records (the doc sets no cap; 500 here) plus each count; a
+  night's orders: one `GetOrders LastDate=` call per batch of the look-back window, ending on a short one;
 - PinMeTo: one token, then one page per 250 locations (the doc's cap);
 - Plugivery: reads (calls that count against "Max Reads / day") within the day's budget minus headroom;
   the catalogue here is the seeded world's alone (169 products), so the first night reads all of it.
@@ -76,6 +77,13 @@ def minimum(sim: Simulator) -> dict[str, int]:
     return {"reads allowed a day": plugivery_settings.DEFAULT_DAY_LIMIT - plugivery_settings.DEFAULT_HEADROOM}
 
 
+def night_minimum(sim: PinnacleCartSimulator) -> dict[str, int]:
+    """The least a night's orders read must send: the look-back window in batches, the last one short."""
+    since = next(c.params["LastDate"] for c in sim.calls if "LastDate" in c.params)
+    in_window = sum(o["OrderDate"] >= since for o in sim.orders.values())
+    return {"GetOrders": in_window // cart_settings.DEFAULT_BATCH_SIZE + 1, "GetOrderCount": 0}
+
+
 SMALL: dict[str, Callable[[], Simulator]] = {  # `--small`: a seconds-long smoke run
     "pinogy": lambda: PinogySimulator(n_pos=250),
     "pinnacle_cart": lambda: PinnacleCartSimulator(n_customers=50, n_orders=300),
@@ -118,6 +126,9 @@ def main() -> None:
                 }
         for name, sim in sims.items():
             report[name]["first run minimum"] = minimum(sim)
+        cart = sims["pinnacle_cart"]
+        assert isinstance(cart, PinnacleCartSimulator)
+        report["pinnacle_cart"]["quiet night minimum"] = night_minimum(cart)
     print(f"{'source':<14} {'night':<12} {'calls':>6}  by call (first run: minimum in brackets)")
     for name, nights in report.items():
         floor = nights["first run minimum"]
@@ -128,6 +139,8 @@ def main() -> None:
                 for call, n in seen.items()
             ]
             print(f"{name:<14} {night:<12} {nights[night]['calls']:>6}  {', '.join(parts)}")
+        if "quiet night minimum" in nights:
+            print(f"{'':<14} {'':<12} {'':>6}  quiet night minimum: {nights['quiet night minimum']}")
         if name == "plugivery":
             print(f"{'':<14} {'':<12} {'':>6}  reads allowed a day: {floor['reads allowed a day']}")
     write_results(args.results, "api_economy", report)

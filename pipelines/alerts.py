@@ -57,7 +57,7 @@ def notify(text: str) -> bool:
         url = webhook_url()
         if url is None:
             return True
-        with RetryingSession(SOURCE_NAME, POLICY, timeout=TIMEOUT_SECONDS) as session:
+        with RetryingSession(SOURCE_NAME, POLICY, timeout=TIMEOUT_SECONDS, url_key=CONFIG_KEY) as session:
             response = session.post(url, json={"text": redact(text)})
     except SourceError as exc:
         log.error("%s", exc)

@@ -24,6 +24,12 @@ def _pinogy(full_refresh: bool) -> DltSource:
     return pinogy_source(full_refresh=full_refresh)
 
 
+def _pinogy_notes(pipeline: dlt.Pipeline) -> list[str]:
+    """Say when the night fell back from the ordered walks, or read everything."""
+    resources = pipeline.state.get("sources", {}).get("pinogy", {}).get("resources", {})
+    return list(((resources.get("purchase_orders") or {}).get("last_run") or {}).get("notes") or [])
+
+
 def _pinnacle_cart(full_refresh: bool) -> DltSource:
     from sources.pinnacle_cart import pinnacle_cart_source
 
@@ -73,6 +79,7 @@ SOURCES: dict[str, SourceSpec] = {
             "SOURCES__PINOGY__PASSWORD",
         ),
         _pinogy,
+        _pinogy_notes,
     ),
     "pinnacle_cart": SourceSpec(
         "pinnacle_cart",

@@ -18,6 +18,11 @@ Pinogy's public sample clients expect (the contract stated in the foundation iss
   accepted as in the overview), `order_type` (asc|desc), `fields`/`columns` (comma list),
   `fields_include=lines`. Reply `{count, objects, offset, total}`. Ties are broken by `id` ascending.
   Assumption: an unknown `order_by` field or a non-integer limit/offset is a 422 validation error.
+  Assumption (the doc is silent): a null sorts before every value, so `closed_on desc` lists the open
+  POs (no `closed_on`) last.
+- Fault switch `ignore_order_by`: field names (or "*" for all) whose `order_by` the server silently
+  ignores, answering in its default order (by `id`), as a server that does not support it might.
+- `served` counts the purchase orders served (list pages and single reads), for call-economy checks.
 
 The data is a seeded pet/music retailer's purchasing history (see `world.py`); tests mutate it with
 `open_po`, `add_line`, `remove_line`, `close_po`, `delete_po` and `vanish_po` and compare the warehouse
@@ -108,6 +113,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         app_id: int = 3,
         world: World | None = None,
         port: int = 0,
+        long_open_share: float | None = None,
     ) -> None:
         super().__init__(port)
         self.world = world or build_world(seed)
@@ -121,27 +127,31 @@ class PinogySimulator(Simulator, PinogyBooks):
         self.sessions: dict[str, int] = {}  # token -> authenticated requests served
         self.issued_tokens: list[str] = []
         self.logins = 0
+        self.ignore_order_by: set[str] = set()
+        self.served = 0
         self._sorted_cache: dict[str, list[int]] = {}
         self._page_cache: dict[tuple[str, ...], bytes] = {}
-        self._init_books(n_pos, seed)
+        self._init_books(n_pos, seed, long_open_share)
 
     def _invalidate(self) -> None:
         self._sorted_cache.clear()
         self._page_cache.clear()
 
-    def prerender(self, page_size: int, order_by: str = "id", order_type: str = "asc") -> int:
-        """Render every list page with lines ahead of time, so benchmarks measure the client, not us."""
+    def prerender(
+        self, page_size: int, order_by: str = "id", order_type: str = "asc", pages: int | None = None
+    ) -> int:
+        """Render list pages with lines ahead of time (every page, or the first `pages`), so benchmarks
+        measure the client, not us."""
         params = {
             "limit": str(page_size),
             "order_by": order_by,
             "order_type": order_type,
             "fields_include": "lines",
         }
-        pages = 0
-        for offset in range(0, max(len(self.pos), 1), min(page_size, MAX_LIMIT)):
+        offsets = range(0, max(len(self.pos), 1), min(page_size, MAX_LIMIT))
+        for offset in offsets[:pages]:
             self._list({**params, "offset": str(offset)})
-            pages += 1
-        return pages
+        return len(offsets[:pages])
 
     # --- HTTP -------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
@@ -214,9 +224,12 @@ class PinogySimulator(Simulator, PinogyBooks):
         field = ORDER_ALIASES.get(order_by, order_by)
         if field not in PO_FIELDS or order_type not in ("asc", "desc"):
             return _error(422, "validation_error", f"Cannot order by {order_by!r} {order_type!r}")
+        if {"*", order_by, field} & self.ignore_order_by:
+            field, order_type = "id", "asc"
         with self._lock:
             ids = self._sorted_ids(field, order_type)
             page = ids[offset : offset + limit]
+            self.served += len(page)
             objects = [self._render(po_id, params) for po_id in page]
             body = {"count": len(objects), "objects": objects, "offset": offset, "total": len(ids)}
         return Reply(200, json.dumps(body).encode())
@@ -225,6 +238,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         with self._lock:
             if po_id not in self.pos:
                 return _error(404, "not_found", "Resource doesn't exist")
+            self.served += 1
             return Reply(200, json.dumps(self._render(po_id, params)).encode())
 
     def _sorted_ids(self, field: str, order_type: str) -> list[int]:

@@ -32,7 +32,7 @@ class PinogyBooks:
     world: World
     _lock: threading.RLock
 
-    def _init_books(self, n_pos: int, seed: int) -> None:
+    def _init_books(self, n_pos: int, seed: int, long_open_share: float | None = None) -> None:
         self.pos: dict[int, dict[str, Any]] = {}
         self.lines: dict[int, list[dict[str, Any]]] = {}
         self._rng = random.Random(seed + 1)
@@ -44,14 +44,18 @@ class PinogyBooks:
         self._next_po_id = 5000
         self._next_line_id = 200000
         self._next_number = 100
-        self._generate(n_pos)
+        self._clock = HISTORY_END - timedelta(days=730)  # the latest moment anything happened
+        self._generate(n_pos, long_open_share)
 
     def _invalidate(self) -> None:
         """Called after every change; the simulator drops its rendered pages."""
 
     # --- seeded data ----------------------------------------------------------------------------
-    def _generate(self, n_pos: int) -> None:
+    def _generate(self, n_pos: int, long_open_share: float | None) -> None:
+        """Generate the history; `long_open_share` (e.g. 0.005) leaves that share of the POs older than
+        three weeks open, spread evenly through the two years, instead of a rare few."""
         span = timedelta(days=730)
+        every = round(1 / long_open_share) if long_open_share else 0
         for i in range(n_pos):
             opened = (
                 HISTORY_END - span + span * (i / max(n_pos, 1)) + timedelta(seconds=self._rng.randrange(600))
@@ -59,6 +63,8 @@ class PinogyBooks:
             age_days = (HISTORY_END - opened).days
             # Most POs close within days; a few stragglers stay open for months (forgotten back orders).
             is_open = self._rng.random() < (0.4 if age_days < 21 else 0.0005)
+            if every and age_days >= 21:
+                is_open = i % every == every // 2
             self._add_po(opened, is_open=is_open, deleted=self._rng.random() < 0.01)
 
     def _add_po(
@@ -127,6 +133,7 @@ class PinogyBooks:
         }
         self.pos[po_id] = po
         self.lines[po_id] = []
+        self._clock = max(self._clock, opened)
         count = n_lines if n_lines is not None else min(40, 1 + int(rng.expovariate(1 / 9)))
         for _ in range(count):
             self._new_line(po_id)
@@ -189,6 +196,7 @@ class PinogyBooks:
 
     def _close(self, po_id: int, when: datetime) -> None:
         po = self.pos[po_id]
+        self._clock = max(self._clock, when)
         po.update(
             is_open=False,
             status="Closed",
@@ -228,8 +236,10 @@ class PinogyBooks:
             return int(victim["id"])
 
     def close_po(self, po_id: int) -> None:
+        """Close a PO now: a minute after the latest thing that happened, however old the PO is."""
         with self._lock:
-            self._close(po_id, datetime.fromisoformat(self.pos[po_id]["opened_on"]) + timedelta(days=2))
+            opened = datetime.fromisoformat(self.pos[po_id]["opened_on"])
+            self._close(po_id, max(opened + timedelta(days=2), self._clock + timedelta(minutes=1)))
             self._invalidate()
 
     def delete_po(self, po_id: int) -> None:

@@ -21,13 +21,15 @@ def run_bench(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 def test_pinogy_bench_runs_and_reports_every_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = run_bench("bench.pinogy_sync", "--scale", "0.001", "--no-second-size", "--results", str(tmp_path))
-    [run] = json.loads((tmp_path / "pinogy_sync.json").read_text())["runs"]
-    assert run["rows_loaded"] == run["purchase_orders"] + run["lines"]
-    assert run["full"]["pages"] == run["minimum_pages_full"] == 1
-    assert run["incremental"]["changed"]["new_pos"] > 0
-    for key in ("full_over_floor", "incremental_over_full"):
-        assert run[key] > 0
-    assert "rows/s" in out.stdout
+    runs = json.loads((tmp_path / "pinogy_sync.json").read_text())["runs"]
+    assert [run["world"] for run in runs] == ["today", "scattered"]
+    for run in runs:
+        assert run["rows_loaded"] == run["purchase_orders"] + run["lines"]
+        assert run["full"]["pages"] == run["minimum_pages_full"] == 1
+        assert run["incremental"]["changed"]["new_pos"] > 0
+        for key in ("full_over_floor", "incremental_over_full", "incremental_pos_served_over_full"):
+            assert run[key] > 0
+    assert "served" in out.stdout
 
 
 def test_models_bench_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -57,4 +59,8 @@ def test_api_economy_bench_counts_every_source_against_its_minimum(tmp_path) -> 
     first = report["pinogy"]["first run"]["by_call"]
     assert first["GET purchase_orders"] == report["pinogy"]["first run minimum"]["GET purchase_orders"] == 1
     assert report["pinmeto"]["first run"]["by_call"] == {"token": 1, "locations page": 1}
+    # A quiet Pinnacle night reads its orders at the minimum: the window's batches, no order count.
+    cart_night, cart_minimum = report["pinnacle_cart"]["quiet night"]["by_call"], report["pinnacle_cart"]
+    assert cart_night["GetOrders"] == cart_minimum["quiet night minimum"]["GetOrders"]
+    assert "GetOrderCount" not in cart_night
     assert report["plugivery"]["quiet night"]["by_call"].get("get (read)", 0) == 0  # nothing changed upstream

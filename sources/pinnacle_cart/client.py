@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from sources.http import RetryingSession, SourceError, register_secret, require_secure_url
+from sources.http import RetryingSession, SourceError, answered, register_secret, require_secure_url
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.payload import PayloadError, from_json, parse_xml
 
@@ -51,7 +51,9 @@ class PinnacleCartClient:
             )
         self.api_type = api_type
         self._credentials = {"username": username, "password": password, "token": token}
-        self.http = session or RetryingSession(settings.SOURCE_NAME)
+        self.http = session or RetryingSession(
+            settings.SOURCE_NAME, url_key="SOURCES__PINNACLE_CART__API_URL", call_param="call"
+        )
         self.counts: dict[str, int] = {}  # the latest unfiltered count per count call
 
     @property
@@ -86,7 +88,7 @@ class PinnacleCartClient:
             message = str(body[0][1])[:200]
             raise PinnacleCartError(label, f"the API answered: {message}", _fix_for_error(message))
         if response.status_code >= 400:
-            raise PinnacleCartError(label, f"HTTP {response.status_code}", _fix_for(response))
+            raise PinnacleCartError(label, answered(response), _fix_for(response))
         return body
 
     def _decode(self, response: requests.Response, label: str) -> str | list[tuple[str, Any]]:
@@ -101,7 +103,7 @@ class PinnacleCartClient:
             return parse_xml(response.content)
         except PayloadError as exc:
             if response.status_code >= 400:
-                raise PinnacleCartError(label, f"HTTP {response.status_code}", _fix_for(response)) from None
+                raise PinnacleCartError(label, answered(response), _fix_for(response)) from None
             raise PinnacleCartError(
                 label,
                 f"{exc} ({len(response.content)} bytes)",
@@ -165,6 +167,24 @@ class PinnacleCartClient:
             fresh = _unseen(batch, seen)
             if fresh:
                 yield fresh
+            start += len(batch)
+
+    def filtered_batches(self, name: str, batch_size: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
+        """Yield batches of a filtered read (`GetOrders LastDate=..`) until a batch shorter than asked.
+
+        No count call first: a night makes only the calls the API forces. The doc names no maximum
+        BatchSize, so a short batch is the last one (a shop that capped it below ours would end the read
+        early; the periodic full read, which pages to the API's own count, brings the rest).
+        """
+        start = 0
+        seen: set[str] = set()
+        while True:
+            batch = self.records(name, **filters, StartNumber=start, BatchSize=batch_size)
+            fresh = _unseen(batch, seen)
+            if fresh:
+                yield fresh
+            if len(batch) < batch_size:
+                return
             start += len(batch)
 
     def batches_until_empty(

@@ -47,6 +47,13 @@ def _compare(pipeline: dlt.Pipeline) -> list[str]:
         notes.insert(0, "counts (API/warehouse): " + ", ".join(parts))
     for note in notes[1:]:
         log.warning("%s: %s", settings.SOURCE_NAME, note)
+    night = resources.get("orders", {}).get("last_run") or {}
+    if night.get("mode") == "incremental":
+        reread = int(night.get("orders", 0)) - int(night.get("new_orders", 0))
+        notes.append(
+            f"orders: {night.get('new_orders', 0)} new, {reread} re-read from the "
+            f"{night.get('lookback_days', '?')}-day status window"
+        )
     return notes
 
 

@@ -20,6 +20,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.http import redact_errors
 from sources.memory import release_freed_memory
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient, PinogyError
@@ -54,6 +55,7 @@ def pinogy_source(
 # the lines table too (a primary key there makes dlt delete with `id = .. OR transaction_id = ..`, a
 # nested-loop join that made a 1% night cost half a full sync on a million lines).
 @dlt.resource(name="purchase_orders", write_disposition="merge")
+@redact_errors
 def purchase_orders(
     client: PinogyClient,
     lookback: timedelta,
@@ -65,7 +67,41 @@ def purchase_orders(
     state = dlt.current.resource_state()
     now = datetime.now(UTC)
     full = needs_full_read(state, now, full_refresh, full_refresh_every_days)
-    disposition: Literal["replace", "merge"] = "replace" if full else "merge"
+    stats = ReadStats()
+    with client:
+        for batch in read_purchase_orders(client, state, full, lookback, page_size, stats):
+            if not batch:
+                continue
+            # A night that ended up reading everything says so before its first batch: load it as a
+            # full refresh (replace), which costs less than a merge and drops POs that vanished.
+            po_hints, line_hints = _hints("replace" if stats.full else "merge")
+            po_table, line_table = _tables(batch, tombstones=not stats.full)
+            yield dlt.mark.with_hints(po_table, po_hints, create_table_variant=True)
+            yield dlt.mark.with_hints(line_table, line_hints, create_table_variant=True)
+    stats.progress.done()
+    release_freed_memory()  # the load step into DuckDB starts from what extract still holds
+    # Reached only when every page was read: dlt commits this state with the data it describes.
+    # Every PO open at the last run was read again (or has vanished), so the open set is what was seen.
+    state["open_pos"] = dict(stats.seen_open)
+    if stats.full:
+        state["last_full_refresh_at"] = now.isoformat()
+    previous = state.get("max_opened_on")
+    if stats.max_opened_on and (not previous or parse_ts(stats.max_opened_on) > parse_ts(previous)):
+        state["max_opened_on"] = stats.max_opened_on
+    previous = state.get("max_closed_on")
+    if stats.max_closed_on and (not previous or parse_ts(stats.max_closed_on) > parse_ts(previous)):
+        state["max_closed_on"] = stats.max_closed_on
+    state["last_run"] = {
+        "mode": stats.mode,
+        "pages": stats.pages,
+        "single_reads": stats.single_reads,
+        "purchase_orders": stats.pos,
+        "api_calls": client.calls,
+        "notes": stats.notes,
+    }
+
+
+def _hints(disposition: Literal["replace", "merge"]) -> tuple[Any, Any]:
     po_hints = dlt.mark.make_hints(
         table_name="purchase_orders", write_disposition=disposition, primary_key="id", columns=PO_COLUMNS
     )
@@ -74,33 +110,9 @@ def purchase_orders(
         table_name="purchase_order_lines",
         write_disposition=disposition,
         merge_key="transaction_id",
-        columns=LINE_COLUMNS if full else {**LINE_COLUMNS, **TOMBSTONE_HINT},
+        columns=LINE_COLUMNS if disposition == "replace" else {**LINE_COLUMNS, **TOMBSTONE_HINT},
     )
-    stats = ReadStats()
-    with client:
-        for batch in read_purchase_orders(client, state, full, lookback, page_size, stats):
-            if not batch:
-                continue
-            po_table, line_table = _tables(batch, tombstones=not full)
-            yield dlt.mark.with_hints(po_table, po_hints, create_table_variant=True)
-            yield dlt.mark.with_hints(line_table, line_hints, create_table_variant=True)
-    stats.progress.done()
-    release_freed_memory()  # the load step into DuckDB starts from what extract still holds
-    # Reached only when every page was read: dlt commits this state with the data it describes.
-    # Every PO open at the last run was read again (or has vanished), so the open set is what was seen.
-    state["open_pos"] = dict(stats.seen_open)
-    if full:
-        state["last_full_refresh_at"] = now.isoformat()
-    previous = state.get("max_opened_on")
-    if stats.max_opened_on and (not previous or parse_ts(stats.max_opened_on) > parse_ts(previous)):
-        state["max_opened_on"] = stats.max_opened_on
-    state["last_run"] = {
-        "mode": stats.mode,
-        "pages": stats.pages,
-        "single_reads": stats.single_reads,
-        "purchase_orders": stats.pos,
-        "api_calls": client.calls,
-    }
+    return po_hints, line_hints
 
 
 def _tables(batch: list[dict[str, Any]], tombstones: bool) -> tuple[pa.Table, pa.Table]:

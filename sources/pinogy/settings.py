@@ -11,6 +11,10 @@ LOGOUT_PATH = "/apps/any/sessions/mine"
 PURCHASE_ORDERS_PATH = "/api/purchase_orders"
 # The doc's example orders by `txn_opened_on`; the returned field is `opened_on`.
 ORDER_BY_OPENED_ON = "txn_opened_on"
+# The overview: `order_by` works on any column. Descending, open POs (true) come first, and the most
+# recently closed POs come first (where the server puts POs with no `closed_on` does not matter to us).
+ORDER_BY_OPEN = "is_open"
+ORDER_BY_CLOSED_ON = "closed_on"
 # A 409 means "log in again and resubmit"; more than this many in a row for one request is a fault.
 MAX_RELOGINS_PER_REQUEST = 3
 # Pages re-read when the list changes under us, per sync (bounded so a busy API cannot loop us forever).

@@ -1,12 +1,17 @@
 """Which purchase orders a run reads: everything, or only what can have changed since the last run.
 
+A night reads the heads of three server-side orders (see `walks.py`): new POs, open POs, POs closed
+since the last run. What those miss (a server that ignores `order_by`) is reached as before: the
+newest-first walk pages on while that is cheaper than reading open POs one by one.
+
 State (dlt resource state, so it travels with the data and is restored from the warehouse):
-`max_opened_on` (newest PO seen), `open_pos` ({id: opened_on} of POs open at the last run) and
-`last_full_refresh_at`.
+`max_opened_on` (newest PO seen), `max_closed_on` (latest closing seen), `open_pos` ({id: opened_on}
+of POs open at the last run) and `last_full_refresh_at`.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -15,6 +20,14 @@ from typing import Any
 
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient
+from sources.pinogy.walks import (
+    DescendingCheck,
+    WalkResult,
+    open_first,
+    opened_key,
+    parse_ts,
+    recently_closed_first,
+)
 from sources.progress import ProgressLog
 from sources.schedule import full_read_due
 
@@ -24,18 +37,17 @@ log = logging.getLogger("retail.pinogy")
 @dataclass
 class ReadStats:
     mode: str = "incremental"
+    full: bool = False  # every PO was read: load as a full refresh (replace)
+    notes: list[str] = field(default_factory=list)  # for the run summary
     pages: int = 0
     single_reads: int = 0
     pos: int = 0
     vanished_open_pos: int = 0
     seen_open: dict[str, str] = field(default_factory=dict)
     max_opened_on: str | None = None
+    max_closed_on: str | None = None
     read_ids: set[int] = field(default_factory=set)
     progress: ProgressLog = field(default_factory=lambda: ProgressLog("pinogy", "purchase orders"))
-
-
-def parse_ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def needs_full_read(
@@ -73,14 +85,14 @@ def read_purchase_orders(
     page_size: int,
     stats: ReadStats,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Yield batches of purchase orders (with lines) for this run and record what was seen in `stats`."""
+    """Yield batches of purchase orders (with lines) for this run and record what was seen in `stats`.
+
+    `stats.full` is settled before the first batch: a night that turns out to read everything is
+    loaded as a full refresh, never merged.
+    """
     if full:
         log.info("pinogy: full read of every purchase order (first run, --full-refresh or reconciliation)")
-        stats.mode = "full"
-        # id order is stable while new POs are appended, so offsets do not shift under us.
-        for page in client.purchase_order_pages("id", "asc", page_size, read_ahead=_always):
-            stats.pages += 1
-            yield _seen(page, stats)
+        yield from _read_everything(client, page_size, stats)
         return
 
     cutoff = parse_ts(state["max_opened_on"]) - lookback
@@ -90,22 +102,70 @@ def read_purchase_orders(
         cutoff.isoformat(timespec="seconds"),
         len(previously_open),
     )
-    seen_ids: set[str] = set()
-    horizon = cutoff
-    first_edge: datetime | None = None
-    n_paged = 0
+    horizon: datetime | None = cutoff  # None: no order to stop by, page to the end
 
     def inside_window(page: list[dict[str, Any]]) -> bool:  # then the next page is surely wanted too
-        return parse_ts(page[-1]["opened_on"]) >= horizon
+        return horizon is None or parse_ts(page[-1]["opened_on"]) >= horizon
 
-    for page in client.purchase_order_pages(
+    newest_first = client.purchase_order_pages(
         settings.ORDER_BY_OPENED_ON, "desc", page_size, read_ahead=inside_window
-    ):
+    )
+    first = next(newest_first, [])
+    opened_order = DescendingCheck(opened_key)
+    everything = _why_read_everything(first, opened_order, cutoff, client.last_total, page_size)
+    if everything:
+        newest_first.close()
+        if len(first) >= (client.last_total or 0):  # the one page is the whole list: nothing to add
+            stats.full, stats.mode = True, "full"
+            stats.pages += 1
+            yield _seen(first, stats)
+            return
+        stats.notes.append(everything)
+        log.warning("pinogy: %s", everything)
+        yield from _read_everything(client, page_size, stats)
+        return
+
+    seen_ids: set[str] = set()
+
+    def keep(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen_ids.update(str(po["id"]) for po in batch)
+        return _seen(batch, stats)
+
+    def was_open(po: dict[str, Any]) -> bool:
+        return str(po["id"]) in previously_open
+
+    # Open POs first: one or two pages however far back in history they were opened.
+    open_walk = WalkResult()
+    for batch in open_first(client, page_size, was_open, open_walk):
+        if batch:
+            yield keep(batch)
+    # POs open at the last run and closed since: the most recent closings.
+    closed_walk = WalkResult()
+    if open_walk.honoured and _remaining(previously_open, seen_ids) and state.get("max_closed_on"):
+        since = parse_ts(state["max_closed_on"]) - lookback
+        missing = lambda: bool(_remaining(previously_open, seen_ids))  # noqa: E731
+        for batch in recently_closed_first(client, page_size, since, was_open, missing, closed_walk):
+            if batch:
+                yield keep(batch)
+    stats.pages += open_walk.pages + closed_walk.pages
+    for order_by, walk in (("is_open", open_walk), ("closed_on", closed_walk)):
+        if not walk.honoured:
+            stats.notes.append(f"the API ignored order_by={order_by}; fell back to the newest-first walk")
+            log.warning("pinogy: %s", stats.notes[-1])
+
+    # New POs, newest first; what is still missing is reached by paging on or one by one (today's walk).
+    first_edge: datetime | None = None
+    n_paged = 0
+    for page in itertools.chain([first] if first else [], newest_first):
         stats.pages += 1
         n_paged += len(page)
         first_edge = first_edge or parse_ts(page[0]["opened_on"])
         edge = parse_ts(page[-1]["opened_on"])
-        crossed = edge < horizon
+        if horizon is not None and page is not first and not opened_order.in_order(page):
+            stats.notes.append("the API stopped honouring order_by=txn_opened_on; read on to the end")
+            log.warning("pinogy: %s", stats.notes[-1])
+            horizon = None
+        crossed = horizon is not None and edge < horizon
         if crossed:  # past the window: page on only while that is cheaper than reading open POs one by one
             page_ids = {str(po["id"]) for po in page}
             remaining = [parse_ts(o) for i, o in _remaining(previously_open, seen_ids | page_ids)]
@@ -113,12 +173,14 @@ def read_purchase_orders(
             further = open_po_horizon(remaining, edge, rate, page_size) if remaining else None
             if further is not None and further < edge:
                 horizon, crossed = further, False
-        keep = [po for po in page if parse_ts(po["opened_on"]) >= cutoff or str(po["id"]) in previously_open]
-        seen_ids.update(str(po["id"]) for po in keep)
-        if keep:
-            yield _seen(keep, stats)
+        wanted = [
+            po for po in page if parse_ts(po["opened_on"]) >= cutoff or str(po["id"]) in previously_open
+        ]
+        if wanted:
+            yield keep(wanted)
         if crossed:
             break
+    newest_first.close()
     singles: list[dict[str, Any]] = []  # one batch, not one table per PO: each batch costs dlt ~5 ms
     for po_id, _ in _remaining(previously_open, seen_ids):
         stats.single_reads += 1
@@ -126,18 +188,56 @@ def read_purchase_orders(
         if po is None:
             stats.vanished_open_pos += 1
             continue
+        if po.get("is_open") and open_walk.honoured and open_walk.pages:
+            open_walk.honoured = False
+            stats.notes.append(f"open PO {po_id} was not among the open POs listed first (order_by=is_open)")
         singles.append(po)
         if len(singles) >= page_size:
-            yield _seen(singles, stats)
+            yield keep(singles)
             singles = []
     if singles:
-        yield _seen(singles, stats)
+        yield keep(singles)
     if stats.vanished_open_pos:
         log.warning(
             "pinogy: %d purchase orders open at the last run no longer exist; run with "
             "--full-refresh to reconcile",
             stats.vanished_open_pos,
         )
+
+
+def _why_read_everything(
+    first: list[dict[str, Any]],
+    opened_order: DescendingCheck,
+    cutoff: datetime,
+    total: int | None,
+    page_size: int,
+) -> str:
+    """Return why this night should read every PO and load them as a full refresh, or "" to walk."""
+    if not first:
+        return ""
+    if not opened_order.in_order(first):
+        return "the API ignored order_by=txn_opened_on; read every purchase order (a full refresh)"
+    total_pages = -(-(total or 0) // page_size)
+    if len(first) >= (total or 0):
+        return "the first page holds every purchase order"
+    newest, oldest = opened_key(first[0]), opened_key(first[-1])
+    if oldest < cutoff:
+        return ""
+    rate = len(first) / max((newest - oldest).total_seconds(), 1.0)
+    pages = (newest - cutoff).total_seconds() * rate / page_size
+    if pages >= total_pages:
+        return f"POs opened since the last run fill about {pages:.0f} of {total_pages} pages: read them all"
+    return ""
+
+
+def _read_everything(
+    client: PinogyClient, page_size: int, stats: ReadStats
+) -> Iterator[list[dict[str, Any]]]:
+    stats.full, stats.mode = True, "full"
+    # id order is stable while new POs are appended, so offsets do not shift under us.
+    for page in client.purchase_order_pages("id", "asc", page_size, read_ahead=_always):
+        stats.pages += 1
+        yield _seen(page, stats)
 
 
 def _always(_page: list[dict[str, Any]]) -> bool:
@@ -162,4 +262,7 @@ def _seen(pos: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
             stats.seen_open.pop(str(po["id"]), None)
         if stats.max_opened_on is None or parse_ts(po["opened_on"]) > parse_ts(stats.max_opened_on):
             stats.max_opened_on = po["opened_on"]
+        closed = po.get("closed_on")
+        if closed and (stats.max_closed_on is None or parse_ts(closed) > parse_ts(stats.max_closed_on)):
+            stats.max_closed_on = closed
     return pos

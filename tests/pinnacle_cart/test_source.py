@@ -177,14 +177,15 @@ def test_next_run_brings_new_orders_and_changes_without_duplicates(
         (0,)
     ]
     assert query(db, "select count(*) from pinnacle_cart.orders where order_id = any(?)", [new_ids]) == [(2,)]
-    # Incremental: new orders after the high-water mark, then the look-back window by date.
-    [since_last] = [c for c in calls(sim, "GetOrders") if "LastOrder" in c]
-    assert since_last["LastOrder"] == str(new_ids[0] - 1)
-    by_date = [c for c in calls(sim, "GetOrders") if "LastDate" in c]
+    # Incremental: one read of the look-back window by date (new orders are in it), paged to a short
+    # batch: no count call, and no second read of the new orders.
+    by_date = calls(sim, "GetOrders")
     assert by_date and all(c["LastDate"].startswith("2026-10-") for c in by_date)
-    assert "StartNumber" in since_last and not [
-        c for c in calls(sim, "GetOrders") if set(c) & {"LastOrder", "LastDate"} == set()
-    ]
+    in_window = sum(o["OrderDate"] >= by_date[0]["LastDate"] for o in sim.orders.values())
+    assert [c["StartNumber"] for c in by_date] == [str(n) for n in range(0, in_window + 1, 100)]
+    assert calls(sim, "GetOrderCount") == [] and not any("LastOrder" in c for c in by_date)
+    assert result.rows["orders"] == in_window
+    assert result.notes[-1] == f"orders: 2 new, {in_window - 2} re-read from the 30-day status window"
     assert result.rows["orders"] < len(sim.orders) / 2  # the window, not the history
     # One snapshot per day: the second run the same day replaced today's rows.
     assert query(db, "select count(*), count(distinct snapshot_date) from pinnacle_cart.inventory") == [
@@ -202,13 +203,17 @@ def test_counts_reconcile_and_a_difference_is_reported(
     old = sorted(sim.orders)[0]
     with sim._lock:  # an order deleted in the shop's admin: the API's count drops, the warehouse keeps it
         del sim.orders[old]
+    sim.edit_customer(1, Email="moved@example.com")
+    with sim._lock:  # a customer deleted in the shop's admin: the count drops, the warehouse keeps it
+        del sim.customers[max(sim.customers)]
     [result] = run(db, [SOURCE])
     assert result.status == "succeeded"
-    assert result.notes[0].startswith("counts (API/warehouse): orders 399/400, customers 120/120")
-    assert "count mismatch: GetOrderCount says 399 orders, the warehouse holds 400" in result.notes[1]
+    # A night reads no GetOrderCount (the API does not need it), so it compares customers and products.
+    assert result.notes[0].startswith("counts (API/warehouse): customers 119/120, products")
+    assert "count mismatch: GetCustomerCount says 119 customers, the warehouse holds 120" in result.notes[1]
     [full] = run(db, [SOURCE], full_refresh=True)
     n = len(sim.products)
-    assert full.notes == [f"counts (API/warehouse): orders 399/399, customers 120/120, products {n}/{n}"]
+    assert full.notes == [f"counts (API/warehouse): orders 399/399, customers 119/119, products {n}/{n}"]
 
 
 @pytest.mark.usefixtures("pinnacle_cart_env")
@@ -229,7 +234,7 @@ def test_bad_xml_page_fails_clearly_and_keeps_state(
         sim.serve_once(BILLION_LAUGHS, "GetOrders")
     [result] = run(db, [SOURCE])
     assert result.status == "failed"
-    assert result.error is not None and result.error.startswith("pinnacle_cart: GetOrders LastOrder="), (
+    assert result.error is not None and result.error.startswith("pinnacle_cart: GetOrders LastDate="), (
         result.error
     )
     assert problem in result.error and "\n" not in result.error
@@ -329,7 +334,7 @@ def test_state_is_restored_from_the_warehouse_when_the_working_dir_is_lost(
     pinnacle_cart_sim.reset_calls()
     [result] = run(db, [SOURCE])
     assert result.status == "succeeded", result.error
-    assert any(c.get("LastOrder") == str(new_id - 1) for c in calls(pinnacle_cart_sim, "GetOrders"))
+    assert all("LastDate" in c for c in calls(pinnacle_cart_sim, "GetOrders"))  # a night, not a full read
     assert_warehouse_equals_api(db, pinnacle_cart_sim)
 
 

@@ -111,8 +111,9 @@ def test_session_expiring_mid_pagination_resubmits_the_page(
 
 @pytest.mark.usefixtures("pinogy_env")
 def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
-    db: Path, pinogy_sim: PinogySimulator
+    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "100")  # three pages: the night reads one of them
     run(db, ["pinogy"])
     closed = next(i for i, p in pinogy_sim.pos.items() if not p["is_open"])
     pinogy_sim.vanish_po(closed)
@@ -122,6 +123,16 @@ def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
     assert incremental.status == full.status == "succeeded"
     assert query(db, "select count(*) from pinogy.purchase_orders where id = ?", [closed]) == [(0,)]
     assert_warehouse_equals_api(db, pinogy_sim)
+
+
+@pytest.mark.usefixtures("pinogy_env")
+def test_an_open_po_that_vanished_is_counted_not_a_failure(db: Path, pinogy_sim: PinogySimulator) -> None:
+    run(db, ["pinogy"])
+    oldest_open = min(pinogy_sim.open_po_ids(), key=lambda i: pinogy_sim.pos[i]["opened_on"])
+    pinogy_sim.vanish_po(oldest_open)
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded", result.error
+    assert pinogy_sim.calls_to(f"/api/purchase_orders/{oldest_open}")  # read by itself: a 404
 
 
 @pytest.mark.usefixtures("pinogy_env")
