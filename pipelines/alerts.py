@@ -24,6 +24,7 @@ from pipelines.history import Freshness, RunOutcome
 from pipelines.logs import first_line
 from pipelines.nightly import SUCCEEDED, SourceResult
 from sources.http import (
+    ConfigError,
     RetryingSession,
     RetryPolicy,
     SourceError,
@@ -59,8 +60,13 @@ def notify(text: str) -> bool:
             return True
         with RetryingSession(SOURCE_NAME, POLICY, timeout=TIMEOUT_SECONDS, url_key=CONFIG_KEY) as session:
             response = session.post(url, json={"text": redact(text)})
-    except SourceError as exc:
+    except ConfigError as exc:
         log.error("%s", exc)
+        return False
+    except SourceError as exc:  # no answer, or 5xx/429 through every retry
+        log.error(
+            "alerts: POST to the webhook: %s (fix: check %s and the chat service)", exc.problem, CONFIG_KEY
+        )
         return False
     except SignalReceivedException:  # a stopping run does not wait to retry its alert
         log.error("alerts: POST to the webhook: not retried, the run is stopping")

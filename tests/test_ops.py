@@ -76,6 +76,7 @@ def test_status_is_fresh_after_a_run_and_stale_when_old(db: Path) -> None:
             "insert into ops.run_sources values ('old', 'plugivery', ?, ?, 'succeeded', '{}', 0, 1, null)",
             [now - timedelta(hours=50), now - timedelta(hours=49)],
         )
+    db.chmod(0o600)  # else status warns (rightly) that others can read it
     fresh = cli("status", "--db", str(db), "--sources", "pinogy")
     assert (fresh.returncode, fresh.stdout, fresh.stderr) == (0, "", "")  # cron mails nothing
     assert "fresh" in cli("status", "--db", str(db), "--sources", "pinogy", "--verbose").stdout
@@ -171,12 +172,9 @@ def test_runs_table_records_each_sources_times_and_the_models_and_tests_results(
     )
     assert source_run == run_id and started <= source_started < source_ended <= ended
 
-    # A purchase order without a supplier (a raw row no later read touches) fails dim_supplier's key test.
-    with duckdb.connect(str(db)) as con:
-        con.execute(
-            "insert into pinogy.purchase_orders select * replace (-1 as id, null as entity_id) "
-            "from pinogy.purchase_orders limit 1"
-        )
+    # The API serves a new purchase order without a supplier: dim_supplier's key test fails.
+    new_po = pinogy_sim.open_po()
+    pinogy_sim.pos[new_po]["entity_id"] = None  # before any page with it was served (and cached)
     second = cli("run", "--sources", "pinogy", "--db", str(db), env=env)
     assert second.returncode == 1
     runs = query(db, "select status, exit_code, tests_failed, failed_tests from ops.runs order by started_at")
@@ -232,6 +230,7 @@ def test_a_warehouse_from_before_keeps_working_and_is_migrated_in_place(db: Path
             "insert into ops.run_sources values ('old', 'pinogy', ?, ?, 'succeeded', '{}', 5, 2, null)",
             [before, before],
         )
+    db.chmod(0o600)
     status = cli("status", "--db", str(db), "--sources", "pinogy")
     assert (status.returncode, status.stdout, status.stderr) == (0, "", "")
     run_id = record_run(db, datetime.now(UTC), [SourceResult("pinmeto", rows={"locations": 2})])
