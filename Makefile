@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml
 demo: install
 	$(PY) -m pipelines demo
 
-test: install
+test: install chromium
 	$(PY) -m pytest -n 2 -q
+
+# The report's browser test needs Debian's chromium; as root (CI) install it, else say how.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "make test: chromium is missing and the report's browser test will fail; install it with: sudo apt-get install -y chromium"; fi; }
 
 lint: install
 	$(VENV)/bin/ruff check .

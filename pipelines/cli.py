@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-read everything from the APIs and drop rows that vanished upstream",
     )
+    run.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="let a full read shrink a table by more than max_shrink (default 10%%); see README, Reliability",
+    )
     run.add_argument("--skip-models", action="store_true", help="load only; do not rebuild the SQL models")
     run.add_argument(
         "--dry-run",
@@ -207,7 +212,7 @@ def _command(args: argparse.Namespace) -> int:
         return print_status(args.db, args.sources, args.max_age_hours, args.json, args.verbose)
     if args.dry_run:
         return dry_run(args.sources)
-    return run(args.db, args.sources, args.full_refresh, args.skip_models)
+    return run(args.db, args.sources, args.full_refresh, args.skip_models, args.allow_shrink)
 
 
 def dry_run(sources: list[str]) -> int:
@@ -234,7 +239,9 @@ def dry_run(sources: list[str]) -> int:
     return 1 if failed else 0
 
 
-def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> int:
+def run(
+    db: Path, sources: list[str], full_refresh: bool, skip_models: bool, allow_shrink: bool = False
+) -> int:
     """The nightly job: lock the warehouse, load, record the run, build the models, summarise.
 
     SIGTERM/SIGINT stop it at the next safe point: no further source or model starts, the history says
@@ -248,7 +255,7 @@ def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> 
             # A program holding the file open: one line naming its PID, before any API call.
             probe_writable(db)
             started, started_at = time.monotonic(), datetime.now(UTC)
-            results = run_sources(db, sources, full_refresh=full_refresh)
+            results = run_sources(db, sources, full_refresh=full_refresh, allow_shrink=allow_shrink)
             run_id = _record(db, started_at, results)
             print(format_summary(results, table_totals(db, sources), time.monotonic() - started))
             ok = run_id is not None and all(r.status in ("succeeded", "deferred") for r in results)

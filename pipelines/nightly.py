@@ -92,7 +92,9 @@ def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
     return pipeline
 
 
-def run_sources(db_path: Path, names: list[str], full_refresh: bool = False) -> list[SourceResult]:
+def run_sources(
+    db_path: Path, names: list[str], full_refresh: bool = False, allow_shrink: bool = False
+) -> list[SourceResult]:
     """Load each named source into `db_path`; return one result per source run, failures included.
 
     After a stop signal no further source starts: the results end with the interrupted one.
@@ -103,11 +105,13 @@ def run_sources(db_path: Path, names: list[str], full_refresh: bool = False) -> 
         if code:
             log.warning("run: stopped by %s; not starting %s", signal_name(code), name)
             continue
-        results.append(run_source(SOURCES[name], db_path, full_refresh))
+        results.append(run_source(SOURCES[name], db_path, full_refresh, allow_shrink))
     return results
 
 
-def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceResult:
+def run_source(
+    spec: SourceSpec, db_path: Path, full_refresh: bool, allow_shrink: bool = False
+) -> SourceResult:
     result = SourceResult(spec.name, started_at=datetime.now(UTC))
     take_deferred(spec.name)  # a stale word from an earlier run in this process does not count
     started, calls_before = time.monotonic(), api_calls(spec.name)
@@ -121,7 +125,7 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
     try:
         pipeline = make_pipeline(spec.name, db_path)
         pipeline = _finish_interrupted_load(pipeline, spec.name)
-        source = spec.build(full_refresh)
+        source = spec.build(full_refresh, allow_shrink) if allow_shrink else spec.build(full_refresh)
         info = pipeline.run(source)
         result.rows = _rows_written(pipeline)
         if spec.reconcile is not None:

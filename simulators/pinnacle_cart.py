@@ -27,7 +27,8 @@ products that have a `cart_sku` (see `world.py`): `ProductId` is that SKU, `Titl
 `UPC` its UPC, price its MSRP. Tests mutate the shop with `add_order`, `set_order_status`,
 `replace_order_items`, `edit_customer`, `clear_address_book`, `edit_product`, `clear_product_options`
 and `set_qoh`, compare the warehouse with `truth()`, and serve a hostile page with
-`serve_once(body, call)` (e.g. `BILLION_LAUGHS`).
+`serve_once(body, call)` (e.g. `BILLION_LAUGHS`). Fault kind of its own: `short` (a list call answering
+only its first `keep` records; 0 is an empty `<Response/>`, while the counts stay true).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from simulators.base import Reply, Request, Simulator
+from simulators.base import Fault, Reply, Request, Simulator
 from simulators.pinnacle_cart_shop import DATE_FORMAT, PinnacleCartShop
 from simulators.world import World
 
@@ -118,14 +119,18 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
                 body = self._answer(call, params)
         except _BadArgument as exc:
             return _error(str(exc), as_json)
+        return _render(call, body, as_json)
+
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        """`short`: the records of a list call cut to the first `keep` (0: an empty `<Response/>`)."""
+        if fault.kind != "short":
+            return super().misbehave(fault, request, reply)
+        call = request.params.get("call", "")
+        with self._lock:
+            body = self._answer(call, request.params)
         if isinstance(body, str):
-            if as_json:
-                return Reply(200, json.dumps(int(body) if body.isdigit() else body).encode())
-            return Reply(200, f"<Response>{escape(body)}</Response>".encode(), content_type="text/xml")
-        if as_json:
-            return Reply(200, json.dumps(body).encode())
-        tag = RECORD_TAGS[call]
-        return Reply(200, _xml_records(tag, body).encode(), content_type="text/xml")
+            return reply
+        return _render(call, body[: fault.keep], request.params.get("apiType") == "json")
 
     def _answer(self, call: str, params: dict[str, str]) -> str | list[dict[str, Any]]:
         if call == "GetVersion":
@@ -213,6 +218,16 @@ def _batch(rows: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str,
     if start < 0 or size < 1:
         raise _BadArgument("StartNumber must not be negative and BatchSize must be positive")
     return rows[start : start + size]
+
+
+def _render(call: str, body: str | list[dict[str, Any]], as_json: bool) -> Reply:
+    if isinstance(body, str):
+        if as_json:
+            return Reply(200, json.dumps(int(body) if body.isdigit() else body).encode())
+        return Reply(200, f"<Response>{escape(body)}</Response>".encode(), content_type="text/xml")
+    if as_json:
+        return Reply(200, json.dumps(body).encode())
+    return Reply(200, _xml_records(RECORD_TAGS[call], body).encode(), content_type="text/xml")
 
 
 def _error(message: str, as_json: bool) -> Reply:

@@ -24,6 +24,10 @@ Pinogy's public sample clients expect (the contract stated in the foundation iss
   ignores, answering in its default order (by `id`), as a server that does not support it might.
 - `served` counts the purchase orders served (list pages and single reads), for call-economy checks.
 
+Fault kinds of its own (`faults.add(kind, ...)`, see `misbehave`): `short` (a list page with only
+`keep` objects, the true total kept) and `ignore_offset` (every list page is the first one, announcing
+`total`, as a server that ignores `offset` would).
+
 The data is a seeded pet/music retailer's purchasing history (see `world.py`); tests mutate it with
 `open_po`, `add_line`, `remove_line`, `close_po`, `delete_po` and `vanish_po` and compare the warehouse
 with `truth()`.
@@ -40,7 +44,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from simulators.base import ISSUED_SECRETS, Reply, Request, Simulator
+from simulators.base import ISSUED_SECRETS, Fault, Reply, Request, Simulator
 from simulators.pinogy_books import PinogyBooks
 from simulators.world import World, build_world
 
@@ -181,6 +185,22 @@ class PinogySimulator(Simulator, PinogyBooks):
         if request.path.startswith(prefix) and request.path[len(prefix) :].isdigit():
             return self._get(int(request.path[len(prefix) :]), request.params)
         return _error(404, "not_found", "Resource doesn't exist")
+
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        if reply.status != 200 or request.path.rstrip("/") != "/api/purchase_orders":
+            return reply
+        if fault.kind == "ignore_offset":
+            reply = self._list({**request.params, "offset": "0"})
+        elif fault.kind != "short":
+            return super().misbehave(fault, request, reply)
+        body = json.loads(reply.body)
+        if fault.kind == "short":
+            body["objects"] = body["objects"][: fault.keep]
+            body["count"] = len(body["objects"])
+        else:
+            body["offset"] = int(request.params.get("offset", 0))
+            body["total"] = fault.total if fault.total is not None else body["total"]
+        return Reply(200, json.dumps(body).encode())
 
     def _check_signature(self, request: Request) -> str | None:
         params = request.params

@@ -19,6 +19,8 @@ beyond what the doc says):
 The catalogue is the shared world's music products (`world.py`) plus `n_extra_products` the retailer does
 not stock (the demo uses a catalogue far larger than a night's budget); `now` is a settable clock so tests can
 move days, and `change_price` / `change_details` / `add_product` move the data.
+Fault kind of its own (`faults.add("short", keep=N, ...)`): a read answering only its first `keep`
+records with `error` 0, as if that were all there is.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from simulators.base import Reply, Request, Simulator
+from simulators.base import Fault, Reply, Request, Simulator
 from simulators.world import World, build_world
 
 DAY = 86400
@@ -223,6 +225,14 @@ class PlugiverySimulator(Simulator):
         if isinstance(data, int):
             return self._reply(params, data)
         return self._reply(params, 0 if data else 462, data)
+
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        if fault.kind != "short":
+            return super().misbehave(fault, request, reply)
+        body = json.loads(reply.body)
+        if isinstance(body.get("data"), list):
+            body["data"], body["error"], body["error_txt"] = body["data"][: fault.keep], 0, ""
+        return Reply(200, json.dumps(body).encode())
 
     def _read(self, act: str, params: dict[str, str]) -> Any:
         brand = params.get("brand_id")

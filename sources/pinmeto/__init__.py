@@ -20,9 +20,10 @@ from dlt.sources import DltResource
 
 from sources.http import redact_errors
 from sources.pinmeto import settings
-from sources.pinmeto.client import PinmetoClient
+from sources.pinmeto.client import PinmetoClient, PinmetoError
 from sources.pinmeto.tables import location_row, opening_hour_rows, special_hour_rows
 from sources.progress import ProgressLog
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 SCD2: Any = {"disposition": "merge", "strategy": "scd2"}
 
@@ -36,15 +37,17 @@ def pinmeto_source(
     page_size: int = settings.MAX_PAGE_SIZE,
     max_rate_limit_wait: float = settings.DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS,
     full_refresh: bool = False,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    allow_shrink: bool = False,
 ) -> DltResource:
     """Return the PinMeTo locations resource, configured from `[sources.pinmeto]`."""
     client = PinmetoClient(api_url, account_id, app_id, app_secret, max_rate_limit_wait)
-    return locations(client, page_size)
+    return locations(client, page_size, ShrinkGuard(max_shrink, allow_shrink))
 
 
 @dlt.resource(name="locations", write_disposition=SCD2)
 @redact_errors
-def locations(client: PinmetoClient, page_size: int) -> Iterator[Any]:
+def locations(client: PinmetoClient, page_size: int, shrink: ShrinkGuard | None = None) -> Iterator[Any]:
     """Every location, read whole each run; its hours and special hours go to their own tables."""
     hours_hints = dlt.mark.make_hints(table_name="opening_hours", write_disposition=SCD2)
     special_hints = dlt.mark.make_hints(table_name="special_opening_hours", write_disposition=SCD2)
@@ -59,3 +62,11 @@ def locations(client: PinmetoClient, page_size: int) -> Iterator[Any]:
         if specials:
             yield dlt.mark.with_hints(specials, special_hints, create_table_variant=True)
     progress.done()
+    # scd2 retires every current store missing from this read: a short read must not retire stores.
+    (shrink or ShrinkGuard()).check(
+        PinmetoError,
+        f"GET {settings.LOCATIONS_PATH.format(account_id=client.account_id)}",
+        "locations",
+        progress.records,
+        held=held_rows("locations", "_dlt_valid_to is null"),
+    )

@@ -51,6 +51,7 @@ from sources.pinnacle_cart.tables import (
     order_tables,
     product_tables,
 )
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 
 @dlt.source(name=settings.SOURCE_NAME, max_table_nesting=0)
@@ -65,6 +66,8 @@ def pinnacle_cart_source(
     full_refresh_every_days: int = settings.DEFAULT_FULL_REFRESH_EVERY_DAYS,
     shop_timezone: str = settings.DEFAULT_SHOP_TIMEZONE,
     full_refresh: bool = False,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    allow_shrink: bool = False,
 ) -> Sequence[DltResource]:
     """Return the Pinnacle Cart resources, configured from `[sources.pinnacle_cart]`."""
     client = PinnacleCartClient(api_url, username, password, token, api_type)
@@ -77,11 +80,14 @@ def pinnacle_cart_source(
             "set SOURCES__PINNACLE_CART__SHOP_TIMEZONE to an IANA zone such as America/New_York",
         ) from None
     client.version()  # one cheap call: a wrong URL or credentials fail here, before any table is touched
+    shrink = ShrinkGuard(max_shrink, allow_shrink)
     return (
-        orders(client, builder, order_lookback_days, full_refresh_every_days, batch_size, full_refresh),
-        customers(client, builder, batch_size, full_refresh),
-        products(client, builder, batch_size, full_refresh),
-        categories(client),
+        orders(
+            client, builder, order_lookback_days, full_refresh_every_days, batch_size, full_refresh, shrink
+        ),
+        customers(client, builder, batch_size, full_refresh, shrink),
+        products(client, builder, batch_size, full_refresh, shrink),
+        categories(client, shrink),
         inventory(client, builder, batch_size),
     )
 
@@ -120,6 +126,7 @@ def orders(
     full_refresh_every_days: int,
     batch_size: int,
     full_refresh: bool = False,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Orders placed since the last run plus those of the look-back window, each with items and options."""
     state = dlt.current.resource_state()
@@ -137,6 +144,8 @@ def orders(
         yield dlt.mark.with_hints(order_table, order_hints, create_table_variant=True)
         yield dlt.mark.with_hints(item_table, item_hints, create_table_variant=True)
         yield dlt.mark.with_hints(option_table, option_hints, create_table_variant=True)
+    if full:  # a full read replaces orders: refuse one that holds clearly fewer than before
+        _check_shrink(shrink, "GetOrders (full read)", "orders", len(stats.seen), client, "GetOrderCount")
     release_freed_memory()  # the load step into DuckDB starts from what extract still holds
     # Reached only when every batch was read: dlt commits this state with the data it describes.
     if full:
@@ -164,50 +173,69 @@ def orders(
 @dlt.resource(name="customers", write_disposition="merge")
 @redact_errors
 def customers(
-    client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
+    client: PinnacleCartClient,
+    builder: TableBuilder,
+    batch_size: int,
+    full_refresh: bool,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Every customer with their address book (the API has no change filter), merged on `user_id`."""
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
     customer_hints = _parent_hints("customers", disposition, "user_id", column_hints(CUSTOMER_FIELDS))
     address_hints = _hints("customer_addresses", disposition, "user_id", column_hints(ADDRESS))
+    read = 0
     for batch in client.offset_batches("GetCustomers", "GetCustomerCount", batch_size):
         customer_table, address_table = _tables(
             customer_tables, builder, batch, disposition == "merge", "GetCustomers"
         )
+        read += len(batch)
         yield dlt.mark.with_hints(customer_table, customer_hints, create_table_variant=True)
         yield dlt.mark.with_hints(address_table, address_hints, create_table_variant=True)
+    if disposition == "replace":
+        _check_shrink(shrink, "GetCustomers (full read)", "customers", read, client, "GetCustomerCount")
     state["api_count"] = client.counts["GetCustomerCount"]
 
 
 @dlt.resource(name="products", write_disposition="merge")
 @redact_errors
 def products(
-    client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
+    client: PinnacleCartClient,
+    builder: TableBuilder,
+    batch_size: int,
+    full_refresh: bool,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Every product (all categories) with its option tree flattened, merged on `pid`."""
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
     product_hints = _parent_hints("products", disposition, "pid", column_hints(PRODUCT_FIELDS))
     option_hints = _hints("product_options", disposition, "pid", column_hints(PRODUCT_OPTION_FIELDS))
+    read = 0
     for batch in client.product_batches(batch_size):
         product_table, option_table = _tables(
             product_tables, builder, batch, disposition == "merge", "GetProducts"
         )
+        read += len(batch)
         yield dlt.mark.with_hints(product_table, product_hints, create_table_variant=True)
         yield dlt.mark.with_hints(option_table, option_hints, create_table_variant=True)
+    if disposition == "replace":
+        _check_shrink(shrink, "GetProducts (full read)", "products", read, client, "GetProductCount")
     state["api_count"] = client.counts["GetProductCount"]
 
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
 @redact_errors
-def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
+def categories(client: PinnacleCartClient, shrink: ShrinkGuard | None = None) -> Iterator[pa.Table]:
     """The category tree, flattened with a parent reference; small, so replaced every run."""
     tree = client.records("GetCategories")
     try:
-        yield category_table(tree)
+        table = category_table(tree)
     except RecordError as exc:
         raise PinnacleCartError("GetCategories", str(exc), "report the category to the shop") from None
+    # The API has no count of categories: the warehouse's tree is what a short reply is measured against.
+    _check_shrink(shrink, "GetCategories", "categories", table.num_rows, client, None)
+    yield table
 
 
 @dlt.resource(
@@ -234,6 +262,21 @@ def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int
 def snapshot_clock() -> datetime:
     """Return the moment an inventory snapshot is taken (UTC); its date is the snapshot's key."""
     return datetime.now(UTC)
+
+
+def _check_shrink(
+    shrink: ShrinkGuard | None,
+    call: str,
+    table: str,
+    read: int,
+    client: PinnacleCartClient,
+    count_call: str | None,
+) -> None:
+    """Refuse a replacing read that holds clearly fewer records than the API counts or the warehouse."""
+    api_count = client.counts.get(count_call) if count_call else None
+    (shrink or ShrinkGuard()).check(
+        PinnacleCartError, call, table, read, held=held_rows(table), api_count=api_count
+    )
 
 
 def _full_read_disposition(state: Any, full_refresh: bool) -> Literal["replace", "merge"]:

@@ -26,6 +26,7 @@ from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient, PinogyError
 from sources.pinogy.sync import ReadStats, needs_full_read, parse_ts, read_purchase_orders
 from sources.pinogy.tables import LINE_COLUMNS, PO_COLUMNS, TOMBSTONE_HINT, RecordError, purchase_order_tables
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 
 @dlt.source(name=settings.SOURCE_NAME, max_table_nesting=0)
@@ -39,6 +40,8 @@ def pinogy_source(
     full_refresh_every_days: int = settings.DEFAULT_FULL_REFRESH_EVERY_DAYS,
     page_size: int = settings.MAX_PAGE_SIZE,
     full_refresh: bool = False,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    allow_shrink: bool = False,
 ) -> DltResource:
     """Return the Pinogy purchase-order resource, configured from `[sources.pinogy]`."""
     client = PinogyClient(api_host, access_key, secret_key, password, app_id)
@@ -48,6 +51,7 @@ def pinogy_source(
         full_refresh_every_days,
         min(page_size, settings.MAX_PAGE_SIZE),
         full_refresh,
+        ShrinkGuard(max_shrink, allow_shrink),
     )
 
 
@@ -62,6 +66,7 @@ def purchase_orders(
     full_refresh_every_days: int,
     page_size: int,
     full_refresh: bool = False,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Purchase orders opened since the last run or still open at it, each with all its lines."""
     state = dlt.current.resource_state()
@@ -79,6 +84,15 @@ def purchase_orders(
             yield dlt.mark.with_hints(po_table, po_hints, create_table_variant=True)
             yield dlt.mark.with_hints(line_table, line_hints, create_table_variant=True)
     stats.progress.done()
+    if stats.full:  # a full read replaces both tables: it must hold what the API and the warehouse hold
+        (shrink or ShrinkGuard()).check(
+            PinogyError,
+            f"GET {settings.PURCHASE_ORDERS_PATH} (full read)",
+            "purchase_orders",
+            stats.pos,
+            held=held_rows("purchase_orders"),
+            api_count=client.last_total,
+        )
     release_freed_memory()  # the load step into DuckDB starts from what extract still holds
     # Reached only when every page was read: dlt commits this state with the data it describes.
     # Every PO open at the last run was read again (or has vanished), so the open set is what was seen.

@@ -29,7 +29,8 @@ from dlt.sources import DltResource
 from sources.http import redact_errors, report_deferred
 from sources.plugivery import settings
 from sources.plugivery.budget import Budget, current_ledger, since_window, sync_with_info
-from sources.plugivery.client import PlugiveryClient, QuotaExhausted, as_records
+from sources.plugivery.client import PlugiveryClient, PlugiveryError, QuotaExhausted, as_records
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 log = logging.getLogger("retail.plugivery")
 
@@ -53,9 +54,16 @@ def plugivery_source(
     month_limit: int = settings.DEFAULT_MONTH_LIMIT,
     headroom: int = settings.DEFAULT_HEADROOM,
     full_refresh: bool = False,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    allow_shrink: bool = False,
 ) -> DltResource:
     """Return the Plugivery catalog resource, configured from `[sources.plugivery]`."""
-    return catalog(PlugiveryClient(api_url, token), Budget(day_limit, month_limit, headroom), full_refresh)
+    return catalog(
+        PlugiveryClient(api_url, token),
+        Budget(day_limit, month_limit, headroom),
+        full_refresh,
+        ShrinkGuard(max_shrink, allow_shrink),
+    )
 
 
 class _Spent(Exception):
@@ -79,9 +87,21 @@ def _when(epoch: Any) -> Any:
 
 @dlt.resource(name="products", write_disposition="merge")
 @redact_errors
-def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False) -> Iterator[Any]:
+def catalog(
+    client: PlugiveryClient, budget: Budget, full_refresh: bool = False, shrink: ShrinkGuard | None = None
+) -> Iterator[Any]:
     """The catalog within tonight's read budget; see the module docstring for the order of calls."""
     state = dlt.current.resource_state()
+    guard = shrink or ShrinkGuard()
+
+    def complete(
+        call: str, table: str, records: list[dict[str, Any]], held: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Return a whole-list read, refused when clearly shorter than the table it stands for."""
+        held = held if held is not None else held_rows(table)
+        guard.check(PlugiveryError, call, table, len(records), held=held)
+        return records
+
     if full_refresh:
         state.pop("last_list_at", None)  # ask for since=all; details already fetched stay valid
     info = client.info()
@@ -118,6 +138,11 @@ def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False)
     try:
         window = since_window(state.get("last_list_at"), now)
         listed = as_records(read("list", since=window), f"act=list since={window}")
+        if window == "all":
+            # Every product: the last-list mark moves on only after a complete list. `products` keeps
+            # products the catalogue dropped, so the measure is the last complete list, once there is one.
+            complete("act=list since=all", "products", listed, state.get("listed_all"))
+            state["listed_all"] = len(listed)
         changed = [r for r in listed if int(r.get("date") or 0) > seen.get(str(r["id"]), -1)]
         if listed:
             yield rows(
@@ -169,8 +194,10 @@ def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False)
                 ],
             )
         if state.get("reference_day") != ledger["day"]:
-            yield rows("brands", as_records(read("list_brands"), "act=list_brands"))
-            yield rows("categories", as_records(read("list_cats"), "act=list_cats"))
+            brands = as_records(read("list_brands"), "act=list_brands")
+            yield rows("brands", complete("act=list_brands", "brands", brands))
+            categories = as_records(read("list_cats"), "act=list_cats")
+            yield rows("categories", complete("act=list_cats", "categories", categories))
             state["reference_day"] = ledger["day"]
 
         details: list[dict[str, Any]] = []
