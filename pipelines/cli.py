@@ -32,6 +32,8 @@ EPILOG = """examples:
   python -m pipelines status --max-age-hours 26    # for cron/monitors: silent and 0 unless stale
   python -m pipelines status --json                # the same state as JSON, for dashboards
   python -m pipelines export --to /srv/share       # every mart as Parquet, replaced atomically
+  python -m pipelines sql                          # the duckdb shell on the serving file (read-only)
+  python -m pipelines migrate-storage --db X       # once: make an older warehouse readable by DuckDB 1.4+
   python -m pipelines report --out report.html     # a self-contained HTML report
   python -m pipelines demo                         # local simulators -> demo.duckdb + demo.html
 
@@ -158,8 +160,29 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("report.html"), help="file to write (report.html)")
     report.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
 
-    sql = commands.add_parser("sql", help="an interactive SQL prompt on the warehouse (read-only)")
-    sql.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+    sql = commands.add_parser(
+        "sql",
+        help="the duckdb shell on the serving file (read-only)",
+        description="Open DuckDB's own shell (history, line editing, Ctrl-C cancels a query) read-only "
+        "on the serving file the last good night published: schemas analytics and ops.",
+    )
+    sql.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="the warehouse's DuckDB file")
+    sql.add_argument(
+        "--warehouse",
+        action="store_true",
+        help="open the warehouse itself (raw and staging schemas too); a nightly run cannot start meanwhile",
+    )
+
+    migrate = commands.add_parser(
+        "migrate-storage",
+        help="rewrite a warehouse created before DuckDB 1.4 compatibility, so DuckDB 1.4+ opens it",
+        description="Copy the warehouse into a new file in the storage format DuckDB 1.4 and later read, "
+        "check every table's row count, and rename it over the old one (kept as "
+        "<name>.before-migration.duckdb). Takes the run lock; close BI tools on the warehouse first.",
+    )
+    migrate.add_argument(
+        "--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file (default: warehouse.duckdb)"
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -187,9 +210,19 @@ def _command(args: argparse.Namespace) -> int:
         return build_models(args.db)
     if args.command == "export":
         from pipelines.export import export_marts
+        from pipelines.publish import serving_path_for
 
+        serving = serving_path_for(args.db)
+        if not serving.exists():
+            logging.getLogger("retail").error(
+                "export: no serving file %s yet; a nightly run publishes it once the models pass "
+                "(or run `python -m pipelines models --db %s`)",
+                serving,
+                args.db,
+            )
+            return 1
         try:
-            files = export_marts(args.db, args.to, args.format)
+            files = export_marts(serving, args.to, args.format)
         except FileNotFoundError as exc:
             logging.getLogger("retail").error("%s", exc)
             return 1
@@ -204,9 +237,11 @@ def _command(args: argparse.Namespace) -> int:
         print(f"report written to {write_report(args.db, args.out)}")
         return 0
     if args.command == "sql":
-        from pipelines.sql_prompt import run_prompt
+        from pipelines.sql_shell import open_shell
 
-        return run_prompt(args.db)
+        return open_shell(args.db, args.warehouse)
+    if args.command == "migrate-storage":
+        return migrate_storage(args.db)
     if args.command == "status":
         warn_if_readable_by_others(args.db)
         return print_status(args.db, args.sources, args.max_age_hours, args.json, args.verbose)
@@ -404,12 +439,15 @@ def _run_trouble(run: dict[str, Any] | None) -> list[str]:
 
 
 def build_models(db: Path) -> int:
-    """Build the models and print their summary; return 1 when a model or an SQL test fails."""
+    """Build the models and print their summary; publish the serving file when every SQL test passes.
+
+    Return 1 when a model or an SQL test fails, or the serving file cannot be written.
+    """
     return _build_models(db)[0]
 
 
 def _build_models(db: Path) -> tuple[int, Any, str | None]:
-    """Build the models, print their summary; return the exit status, the report and a model's error."""
+    """`build_models`, returning also the build report (None if a model failed) and that model's error."""
     from pipelines.models import ModelError, build
 
     try:
@@ -418,4 +456,25 @@ def _build_models(db: Path) -> tuple[int, Any, str | None]:
         print(str(exc))
         return 1, None, str(exc)
     print(report.summary())
-    return (0 if report.ok else 1), report, None
+    if not report.ok:
+        return 1, report, None  # publish nothing: BI keeps yesterday's serving file
+    from pipelines.publish import publish_or_explain
+
+    return publish_or_explain(db), report, None
+
+
+def migrate_storage(db: Path) -> int:
+    """Rewrite `db` in the compatible storage format, holding the run lock so no night writes meanwhile."""
+    from pipelines.lock import LockBusy, RunLock
+    from pipelines.storage import StorageError, migrate
+
+    try:
+        with RunLock(db):
+            print(migrate(db))
+    except LockBusy as exc:
+        logging.getLogger("retail").error("migrate-storage: %s; retry when it has finished", exc)
+        return 3
+    except StorageError as exc:
+        logging.getLogger("retail").error("%s", exc)
+        return 1
+    return 0

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from pipelines.nightly import SourceResult
+from pipelines.storage import create_database
 from sources.http import redact
 
 COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -76,6 +77,7 @@ def record_run(db_path: Path, started_at: datetime, results: list[SourceResult])
     run_id = uuid.uuid4().hex[:12]
     now = datetime.now(UTC)
     names = [name for name, _ in COLUMNS["run_sources"]]
+    create_database(db_path)
     with duckdb.connect(str(db_path)) as con:
         migrate(con)
         for r in results:

@@ -30,8 +30,10 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
 from pipelines.sql_names import quote_dlt_load_paths, quoted
+from pipelines.storage import create_database
 from pipelines.warehouse_file import delete_completed_load_packages
 from sources.http import SourceError, api_calls, redact, take_deferred
+from sources.integrity import take_notes
 
 log = logging.getLogger("retail.nightly")
 
@@ -82,6 +84,7 @@ def pipelines_dir_for(db_path: Path) -> Path:
 def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
     delete_completed_load_packages()
     quote_dlt_load_paths()
+    create_database(db_path)  # before dlt creates it in a format older DuckDBs cannot read
     pipeline = dlt.pipeline(
         pipeline_name=f"retail_{source}",
         destination=dlt.destinations.duckdb(str(db_path)),
@@ -114,6 +117,7 @@ def run_source(
 ) -> SourceResult:
     result = SourceResult(spec.name, started_at=datetime.now(UTC))
     take_deferred(spec.name)  # a stale word from an earlier run in this process does not count
+    take_notes(spec.name)
     started, calls_before = time.monotonic(), api_calls(spec.name)
     log.info(
         "%s: loading into %s (schema %s)%s",
@@ -157,6 +161,7 @@ def run_source(
         result.error = redact(
             f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)} (run with --log-level DEBUG)"
         )
+    result.notes.extend(take_notes(spec.name))  # future-dated records, rejected records
     code = stop_requested()
     if code and result.status in (FAILED, INTERRUPTED):  # whatever the step made of the signal
         result.status = INTERRUPTED

@@ -19,6 +19,8 @@ Follows `pinmeto-locations-api.txt`; where it is silent, the contract stated in 
 - Data: the shared world's stores (`world.py`), shaped like the doc's example (openHours with spans
   "HHMM", specialOpenHours, network links). Assumption: `wifiSsid` is a top-level field as the field list
   says (one doc example nests it under `network`; the source accepts both).
+- Fault switch: `repeats = {storeId: "page" | "next page"}` serves a store once more, right after itself
+  or at the top of the next page (a cursor API whose pages overlap).
 - Fault kinds of its own (`faults.add(kind, ...)`): `short` (a locations page with only its first `keep`
   records, its next link unchanged) and `self_link` (a page with empty `data` whose next link points to
   the page itself).
@@ -147,6 +149,7 @@ class PinmetoSimulator(Simulator):
         self.token_lifetime = 3600.0
         self.expire_tokens_after: int | None = None
         self.next_key = "next"
+        self.repeats: dict[str, str] = {}
         self.next_host: str | None = None
         self.rate_limit, self.window_seconds = rate_limit, window_seconds
         self._window_start = time.time()
@@ -265,7 +268,13 @@ class PinmetoSimulator(Simulator):
             else:
                 start = 0
             page_ids = ids[start : start + size]
-            data = [deepcopy(self.locations[c]) for c in page_ids]
+            data = []
+            for c in page_ids:
+                data.append(deepcopy(self.locations[c]))
+                if self.repeats.get(self.locations[c]["storeId"]) == "page":
+                    data.append(deepcopy(self.locations[c]))
+            if start > 0 and self.repeats.get(self.locations[ids[start - 1]]["storeId"]) == "next page":
+                data.insert(0, deepcopy(self.locations[ids[start - 1]]))
             paging: dict[str, str] = {}
             base = f"{self.next_host or self.url}/v1/{self.account_id}/locations?pagesize={size}"
             if start + size < len(ids):

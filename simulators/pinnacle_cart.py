@@ -29,6 +29,11 @@ products that have a `cart_sku` (see `world.py`): `ProductId` is that SKU, `Titl
 and `set_qoh`, compare the warehouse with `truth()`, and serve a hostile page with
 `serve_once(body, call)` (e.g. `BILLION_LAUGHS`). Fault kind of its own: `short` (a list call answering
 only its first `keep` records; 0 is an empty `<Response/>`, while the counts stay true).
+
+Fault switches on the data: `repeats = {("OrderId" | "UserId" | "PID", id): "page" | "next page"}` lists
+a record once more, right after itself or one batch further on, in every call that lists it (a product
+also in `GetInventory`), and the count calls count the copy, as a shop whose listing holds a record twice
+would. `set_order_dates(order_id, StatusDate=...)` sets a date as it is, e.g. 2099 or "yesterday".
 """
 
 from __future__ import annotations
@@ -89,6 +94,21 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
         Simulator.__init__(self, port)
         PinnacleCartShop.__init__(self, n_customers, n_orders, seed, world, history_days)
         self.username, self.password, self.token = username, password, token
+        self.repeats: dict[tuple[str, int], str] = {}
+
+    def set_order_dates(self, order_id: int, **dates: str) -> None:
+        """Set an order's `OrderDate` / `StatusDate` text as given (a typo, a year 2099)."""
+        with self._lock:
+            self.orders[order_id].update(dates)
+
+    def _with_repeats(self, rows: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+        """Return the listing as served: each record in `repeats` once more, in its batch or the next."""
+        out = list(rows)
+        for (key, value), where in self.repeats.items():
+            at = next((i for i, row in enumerate(out) if str(row.get(key)) == str(value)), None)
+            if at is not None:
+                out.insert(min(at + (1 if where == "page" else size), len(out)), out[at])
+        return out
 
     def serve_once(self, body: bytes, call: str) -> None:
         """Answer the next `call` with `body` (HTTP 200), e.g. a malformed or hostile XML page."""
@@ -135,18 +155,21 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
     def _answer(self, call: str, params: dict[str, str]) -> str | list[dict[str, Any]]:
         if call == "GetVersion":
             return VERSION
+        size = _int(params, "BatchSize", DEFAULT_BATCH_SIZE) or DEFAULT_BATCH_SIZE
         if call == "GetCustomerCount":
-            return str(len(self.customers))
+            return str(len(self._with_repeats(list(self.customers.values()), size)))
         if call == "GetCustomers":
-            return _batch([self.customers[k] for k in sorted(self.customers)], params)
+            return _batch(
+                self._with_repeats([self.customers[k] for k in sorted(self.customers)], size), params
+            )
         if call == "GetOrderCount":
-            return str(len(self._orders_matching(params)))
+            return str(len(self._with_repeats(self._orders_matching(params), size)))
         if call == "GetOrders":
-            return _batch(self._orders_matching(params), params)
+            return _batch(self._with_repeats(self._orders_matching(params), size), params)
         if call == "GetCategories":
             return self.categories
         if call == "GetProductCount":
-            return str(len(self.products))
+            return str(len(self._with_repeats(list(self.products.values()), size)))
         if call == "GetProducts":
             return self._products(params)
         if call == "GetInventory":
@@ -154,7 +177,7 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
                 {"PID": p["PID"], "Qoh": p["Qoh"], "ProductId": p["ProductId"]}
                 for _, p in sorted(self.products.items())
             ]
-            return _batch(rows, params)
+            return _batch(self._with_repeats(rows, size), params)
         raise _BadArgument(f"Unknown call {call!r}")
 
     def _orders_matching(self, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -196,7 +219,7 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
         page = _int(params, "BatchPage", 1) or 1
         if size < 1 or page < 1:
             raise _BadArgument("BatchSize and BatchPage must be positive")
-        return rows[(page - 1) * size : page * size]
+        return self._with_repeats(rows, size)[(page - 1) * size : page * size]
 
 
 class _BadArgument(ValueError):

@@ -31,6 +31,12 @@ Fault kinds of its own (`faults.add(kind, ...)`, see `misbehave`): `short` (a li
 The data is a seeded pet/music retailer's purchasing history (see `world.py`); tests mutate it with
 `open_po`, `add_line`, `remove_line`, `close_po`, `delete_po` and `vanish_po` and compare the warehouse
 with `truth()`.
+
+Fault switches on the data (a hostile or buggy API): `repeats = {po_id: "page" | "next page"}` lists a PO
+once more, right after itself or one page further on (the same position of the next page), and counts
+the copy in `total`, as an API whose list holds a record twice would; `open_po(opened=...)` can open a PO
+in the year 2999 (a typing error at the till); a PO field set to an unreadable value is served as it is
+(a value `datetime` cannot read sorts first, so ordering by it still answers).
 """
 
 from __future__ import annotations
@@ -135,6 +141,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         self.served = 0
         self._sorted_cache: dict[str, list[int]] = {}
         self._page_cache: dict[tuple[str, ...], bytes] = {}
+        self.repeats: dict[int, str] = {}
         self._init_books(n_pos, seed, long_open_share)
 
     def _invalidate(self) -> None:
@@ -247,7 +254,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         if {"*", order_by, field} & self.ignore_order_by:
             field, order_type = "id", "asc"
         with self._lock:
-            ids = self._sorted_ids(field, order_type)
+            ids = self._with_repeats(self._sorted_ids(field, order_type), limit)
             page = ids[offset : offset + limit]
             self.served += len(page)
             objects = [self._render(po_id, params) for po_id in page]
@@ -270,12 +277,26 @@ class PinogySimulator(Simulator, PinogyBooks):
             self._sorted_cache[key] = ids
         return self._sorted_cache[key]
 
+    def _with_repeats(self, ids: list[int], limit: int) -> list[int]:
+        """Return the list as served: each PO in `repeats` once more, in its page or the next one."""
+        if not self.repeats:
+            return ids
+        out = list(ids)
+        for po_id, where in self.repeats.items():
+            if po_id in out:
+                at = out.index(po_id) + (1 if where == "page" else limit)
+                out.insert(min(at, len(out)), po_id)
+        return out
+
     def _sort_key(self, po_id: int, field: str) -> tuple[Any, ...]:
         value = self.pos[po_id][field]
         if value is None:
             return (0, "")
         if field in ("opened_on", "closed_on", "expires_on"):
-            return (1, datetime.fromisoformat(value))
+            try:
+                return (1, datetime.fromisoformat(value))
+            except (TypeError, ValueError):
+                return (0, str(value))
         if isinstance(value, dict):
             return (1, json.dumps(value, sort_keys=True))
         return (1, value)

@@ -132,13 +132,7 @@ class PinmetoClient:
             for record in data:
                 if not isinstance(record, dict) or not record.get("storeId"):
                     raise PinmetoError(call, "a location in the page has no storeId", "report it to PinMeTo")
-                if str(record["storeId"]) in seen:
-                    raise PinmetoError(
-                        call,
-                        f"storeId {record['storeId']!r} came twice in one read",
-                        "report it to PinMeTo; nothing was loaded",
-                    )
-                seen.add(str(record["storeId"]))
+                seen.add(str(record["storeId"]))  # a store listed twice is kept once by the resource
             if data:
                 yield data
             paging = body.get("paging") or {}

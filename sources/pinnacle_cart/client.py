@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from sources.http import RetryingSession, SourceError, answered, register_secret, require_secure_url
+from sources.integrity import drop_repeats
 from sources.paging import PageGuard, read_full_page
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.payload import PayloadError, from_json, parse_xml
@@ -283,7 +284,7 @@ KEY_FIELDS = ("OrderId", "UserId", "PID")
 
 def _keys(batch: list[dict[str, Any]]) -> list[str | None]:
     """Return each record's key (`OrderId`, `UserId` or `PID`), for telling a repeated page."""
-    return [next((f"{f}={r[f]}" for f in KEY_FIELDS if r.get(f) not in (None, "")), None) for r in batch]
+    return [record_key(r) for r in batch]
 
 
 def _label(name: str, filters: dict[str, Any], **position: Any) -> str:
@@ -292,16 +293,14 @@ def _label(name: str, filters: dict[str, Any], **position: Any) -> str:
 
 
 def _unseen(batch: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
-    """Drop records already read in this pass: when the list shifts while we page (a record added or
-    removed before our offset), a record can come twice, and its child rows must not be loaded twice."""
-    fresh = []
-    for record in batch:
-        key = next((f"{f}={record[f]}" for f in KEY_FIELDS if record.get(f) not in (None, "")), None)
-        if key is None or key not in seen:
-            fresh.append(record)
-            if key is not None:
-                seen.add(key)
-    return fresh
+    """Keep one copy per record (the last in a batch) and drop records already read in this pass: when
+    the list shifts while we page, or the shop lists a record twice, its child rows must load once."""
+    return drop_repeats(batch, seen, record_key)
+
+
+def record_key(record: dict[str, Any]) -> str | None:
+    """Return `OrderId=..`, `UserId=..` or `PID=..`: the key of any record this API lists."""
+    return next((f"{f}={record[f]}" for f in KEY_FIELDS if record.get(f) not in (None, "")), None)
 
 
 def _fix_for_error(message: str) -> str:
