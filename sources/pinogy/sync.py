@@ -122,6 +122,7 @@ def read_purchase_orders(
             return
         stats.notes.append(everything)
         log.warning("pinogy: %s", everything)
+        stats.pages += 1  # the newest-first page that showed it
         yield from _read_everything(client, page_size, stats)
         return
 
