@@ -9,8 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.logs import first_line, setup_logging, warn_if_secrets_readable
+from pipelines.logs import setup_logging
 from pipelines.registry import SOURCES
+from pipelines.warehouse_file import (
+    describe_duckdb_error,
+    probe_writable,
+    run_checked,
+    warn_if_readable_by_others,
+)
 
 DESCRIPTION = """Sync the retail APIs (Pinogy POS, Pinnacle Cart, Plugivery, PinMeTo) into a DuckDB warehouse.
 
@@ -28,7 +34,8 @@ EPILOG = """examples:
   python -m pipelines demo                         # local simulators -> demo.duckdb + demo.html
 
 exit status: 0 when every selected source loaded (or was deferred), 1 when any failed or an SQL test
-failed, 2 on a usage error, 3 when another run holds the warehouse; `status` exits 1 when a source
+failed, 2 on a usage error (a --db, --to or --out path that cannot be used: one line says why), 3 when
+another run or program holds the warehouse (the line names its PID); `status` exits 1 when a source
 is stale."""
 
 
@@ -155,7 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, args.log_format)
-    warn_if_secrets_readable()
+    return run_checked(args, _command)  # paths checked, files private, misuse one line (warehouse_file.py)
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from pipelines.demo import run_demo
 
@@ -185,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_prompt(args.db)
     if args.command == "status":
+        warn_if_readable_by_others(args.db)
         return print_status(args.db, args.sources, args.max_age_hours)
     if args.dry_run:
         return dry_run(args.sources)
@@ -222,6 +233,8 @@ def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> 
 
     try:
         with RunLock(db):
+            # A program holding the file open: one line naming its PID, before any API call.
+            probe_writable(db)
             started, started_at = time.monotonic(), datetime.now(UTC)
             results = run_sources(db, sources, full_refresh=full_refresh)
             history_ok = _record(db, started_at, results)
@@ -244,12 +257,8 @@ def _record(db: Path, started_at: datetime, results: list[Any]) -> bool:
     try:
         record_run(db, started_at, results)
     except duckdb.Error as exc:
-        logging.getLogger("retail").error(
-            "run history: cannot write ops.run_sources in %s (%s); is another program holding the file open "
-            "for writing?",
-            db,
-            first_line(exc, 200),
-        )
+        line, _ = describe_duckdb_error(db, exc)  # names the PID when a program holds it; no guessing
+        logging.getLogger("retail").error("run history: cannot write ops.run_sources: %s", line)
         return False
     return True
 

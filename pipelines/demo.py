@@ -100,7 +100,7 @@ def run_demo(db_path: Path) -> int:
     print(f"\nThe report is {report}: open it in a browser.")
     print(
         f"\nThe warehouse is {db_path}. Open it with DuckDB, e.g.:\n"
-        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{db_path}', read_only=True)"
+        f'  .venv/bin/python -c "import duckdb; duckdb.connect({str(db_path)!r}, read_only=True)'
         ".sql('select * from analytics.supplier_spend_monthly order by spend desc limit 5').show()\""
     )
     return 0 if all(r.status != "failed" for r in results) and models.ok else 1

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.sql_names import quoted
+
 log = logging.getLogger("retail.export")
 
 
 def export_marts(db_path: Path, target: Path, fmt: str = "parquet") -> list[Path]:
     """Write every relation of `analytics` to `target/<name>.<fmt>`; return the files written."""
     target.mkdir(parents=True, exist_ok=True)
-    options = "(format parquet)" if fmt == "parquet" else "(format csv, header true)"
     written = []
     with duckdb.connect(str(db_path), read_only=True) as con:
         marts = [
@@ -34,7 +35,12 @@ def export_marts(db_path: Path, target: Path, fmt: str = "parquet") -> list[Path
         for mart in marts:
             final = target / f"{mart}.{fmt}"
             partial = target / f".{mart}.{fmt}.partial"
-            con.execute(f"copy (select * from analytics.\"{mart}\") to '{partial}' {options}")
+            # The path goes to DuckDB as a value, never pasted into SQL: a quote in --to is just a quote.
+            relation = con.sql(f"select * from {quoted('analytics', mart)}")
+            if fmt == "parquet":
+                relation.write_parquet(str(partial))
+            else:
+                relation.write_csv(str(partial), header=True)
             os.replace(partial, final)
             written.append(final)
             log.info("export: analytics.%s -> %s", mart, final)

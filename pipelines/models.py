@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.sql_names import quoted
+
 log = logging.getLogger("retail.models")
 
 # Beside the package in a checkout (or an editable install); else in the working directory (a container).
@@ -49,6 +51,11 @@ class Model:
     @property
     def relation(self) -> str:
         return f"{self.schema}.{self.name}"
+
+    @property
+    def sql_name(self) -> str:
+        """The relation as SQL text names it (quoted: a seed's file name cannot end a statement)."""
+        return quoted(self.schema, self.name)
 
 
 @dataclass
@@ -109,7 +116,7 @@ def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
     with duckdb.connect(str(db_path)) as con:
         existing = _existing_relations(con)
         for schema in MODEL_SCHEMAS.values():
-            con.execute(f"create schema if not exists {schema}")
+            con.execute(f"create schema if not exists {quoted(schema)}")
         con.execute("begin transaction")
         try:
             for rel in order:
@@ -121,7 +128,9 @@ def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
                 )
                 if missing:
                     report.skipped[rel] = "needs " + ", ".join(missing)
-                    con.execute(f"drop {'view' if model.kind == 'view' else 'table'} if exists {rel}")
+                    con.execute(
+                        f"drop {'view' if model.kind == 'view' else 'table'} if exists {model.sql_name}"
+                    )
                     continue
                 _build_one(con, model)
                 report.built.append(rel)
@@ -145,14 +154,14 @@ def _build_one(con: duckdb.DuckDBPyConnection, model: Model) -> None:
     try:
         if model.kind == "seed":
             con.execute(
-                f"create or replace table {model.relation} as "
+                f"create or replace table {model.sql_name} as "
                 "select * from read_csv(?, header = true, all_varchar = true)",
                 [str(model.path)],
             )
         elif model.kind == "view":
-            con.execute(f"create or replace view {model.relation} as\n{model.path.read_text()}")
+            con.execute(f"create or replace view {model.sql_name} as\n{model.path.read_text()}")
         else:
-            con.execute(f"create or replace table {model.relation} as\n{model.path.read_text()}")
+            con.execute(f"create or replace table {model.sql_name} as\n{model.path.read_text()}")
     except duckdb.Error as exc:
         raise ModelError(
             f"models: building {model.relation} from {model.path.name} failed: {str(exc).splitlines()[0]}"

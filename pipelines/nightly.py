@@ -20,6 +20,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
+from pipelines.sql_names import quote_dlt_load_paths, quoted
+from pipelines.warehouse_file import delete_completed_load_packages
 from sources.http import SourceError, api_calls, redact, take_deferred
 
 log = logging.getLogger("retail.nightly")
@@ -44,6 +46,8 @@ def pipelines_dir_for(db_path: Path) -> Path:
 
 
 def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
+    delete_completed_load_packages()
+    quote_dlt_load_paths()
     pipeline = dlt.pipeline(
         pipeline_name=f"retail_{source}",
         destination=dlt.destinations.duckdb(str(db_path)),
@@ -180,7 +184,7 @@ def table_totals(db_path: Path, schemas: list[str]) -> dict[str, dict[str, int]]
             [schemas],
         ).fetchall()
         for schema, table in rows:
-            count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+            count = con.execute(f"select count(*) from {quoted(schema, table)}").fetchone()
             totals.setdefault(schema, {})[table] = int(count[0]) if count else 0
     return totals
 

@@ -8,6 +8,10 @@ A simulator subclasses `Simulator` and implements `handle(request) -> Reply`. Te
 - `reset`: close the connection without answering (a connection reset);
 - `delay`: sleep before answering (drives read timeouts);
 - `truncate`: answer normally but cut the body in half (a malformed page);
+- `cut`: send the status line, the headers (with the full Content-Length) and half of the body, then
+  close the connection: the server dying mid-read;
+- `down`: stop listening and close this connection unanswered; every later request is refused (the
+  server went away mid-run; the listening port is closed, so new connections get "connection refused");
 - `action`: run `action()` first (e.g. delete records between two page requests), then answer normally.
 """
 
@@ -15,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -43,11 +49,12 @@ class Reply:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    cut: bool = False  # send only half of the body, then close the connection
 
 
 @dataclass
 class Fault:
-    kind: str  # status | reset | delay | truncate
+    kind: str  # status | reset | delay | truncate | cut | down | action
     times: int = 1
     path_contains: str = ""
     status: int = 503
@@ -106,6 +113,9 @@ class Simulator:
     def __init__(self, port: int = 0) -> None:
         self.faults = FaultQueue()
         self.calls: list[Request] = []
+        self.connections = 0  # TCP connections accepted, also those that never became a request (TLS)
+        self.down = False
+        self._open_connections: set[socket.socket] = set()
         self._calls_lock = threading.Lock()
         self._lock = threading.RLock()  # guards the simulated data against concurrent handlers
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._make_handler())
@@ -122,7 +132,9 @@ class Simulator:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Simulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
+        # A short poll: `stop` and `go_down` wait for the serving loop to notice, once per poll.
+        serve = partial(self._server.serve_forever, poll_interval=0.05)
+        self._thread = threading.Thread(target=serve, name=self.name, daemon=True)
         self._thread.start()
         return self
 
@@ -152,8 +164,13 @@ class Simulator:
     def _dispatch(self, request: Request) -> Reply | None:
         with self._calls_lock:
             self.calls.append(request)
+        if self.down:
+            return None
         fault = self.faults.take(request)
         if fault is not None:
+            if fault.kind == "down":
+                self.go_down()
+                return None
             if fault.kind == "reset":
                 return None
             if fault.kind == "action" and fault.action is not None:
@@ -165,7 +182,27 @@ class Simulator:
         reply = self.handle(request)
         if fault is not None and fault.kind == "truncate":
             reply = Reply(reply.status, reply.body[: len(reply.body) // 2], reply.headers, reply.content_type)
+        if fault is not None and fault.kind == "cut":
+            reply.cut = True
         return reply
+
+    def serve_tls(self, certfile: str, keyfile: str) -> Simulator:
+        """Speak https with this certificate (call before `start`); `url` still says http://."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        return self
+
+    def go_down(self) -> None:
+        """Stop accepting connections and answer nothing more: later connections are refused."""
+        self.down = True
+        self._server.shutdown()  # called from a handler thread, never serve_forever's own
+        self._server.server_close()
+        with self._calls_lock:  # a dying server drops its kept-alive connections too
+            open_connections = list(self._open_connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def _make_handler(self) -> type[BaseHTTPRequestHandler]:
         simulator = self
@@ -178,6 +215,17 @@ class Simulator:
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep stderr quiet
                 pass
+
+            def setup(self) -> None:
+                with simulator._calls_lock:
+                    simulator.connections += 1
+                    simulator._open_connections.add(self.request)
+                super().setup()
+
+            def finish(self) -> None:
+                with simulator._calls_lock:
+                    simulator._open_connections.discard(self.request)
+                super().finish()
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
@@ -199,6 +247,13 @@ class Simulator:
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
                 self.end_headers()
+                if reply.cut:
+                    self.wfile.write(reply.body[: len(reply.body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(reply.body)
 
             do_GET = do_POST = do_DELETE = do_PUT = _serve

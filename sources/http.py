@@ -8,20 +8,26 @@ shop's own integrations needs all three, so `RetryingSession` does the loop itse
 
 from __future__ import annotations
 
+import functools
+import http.client
 import ipaddress
 import logging
 import random
 import re
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
-from urllib.parse import urlsplit
+from http import HTTPStatus
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import dlt
 import requests
+from urllib3 import exceptions as urllib3_errors
 
 log = logging.getLogger("retail")
 
@@ -130,6 +136,75 @@ class ConfigError(SourceError):
     """A missing or invalid configuration value."""
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def redact_errors(resource: Callable[P, Iterator[T]]) -> Callable[P, Iterator[T]]:
+    """Decorate a resource so that no exception leaves it with a secret in it.
+
+    dlt records the whole exception chain of a failed run (`__cause__` and `__context__`, even under
+    `raise .. from None`) in its trace, pickled into the working directory; a requests exception there
+    carries the full URL, and Pinnacle Cart's and Plugivery's credentials ride in URLs. So whatever
+    escapes the resource is redacted in place by `redact_exception` before dlt sees it.
+    """
+
+    @functools.wraps(resource)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        try:
+            yield from resource(*args, **kwargs)
+        except Exception as exc:
+            redact_exception(exc)
+            raise
+
+    return guarded
+
+
+def redact_exception(exc: BaseException) -> BaseException:
+    """Redact `exc` in place all the way down its chain: message, args, attributes, cause and context.
+
+    A `SourceError` keeps no chain at all: its one line already says what went wrong. Any other exception
+    keeps its chain (a bug needs it), every text in it redacted and every request/response object dropped.
+    """
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(_redacted(arg, pending) for arg in current.args)
+        for name, value in list(vars(current).items()):
+            setattr(current, name, _redacted(value, pending))
+        if isinstance(current, OSError):
+            for name in ("strerror", "filename", "filename2"):
+                if isinstance(getattr(current, name), str):
+                    setattr(current, name, redact(getattr(current, name)))
+        if isinstance(current, SourceError):
+            current.__cause__ = current.__context__ = None
+        else:
+            pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return exc
+
+
+def _redacted(value: Any, pending: list[BaseException]) -> Any:
+    """Return `value` with secrets masked; queue exceptions for `redact_exception`, drop other objects."""
+    if isinstance(value, BaseException):
+        pending.append(value)
+        return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bytes):
+        return redact(value.decode("utf-8", "replace")).encode()
+    if isinstance(value, list | tuple):
+        items = [_redacted(item, pending) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    # Requests, responses, connection pools: they hold URLs, bodies and headers; an error needs none.
+    return None
+
+
 def require_secure_url(source: str, url: str, config_key: str) -> str:
     """Return `url` without a trailing slash, refusing plain HTTP to anything but a loopback host."""
     parts = urlsplit(url)
@@ -210,12 +285,21 @@ class RetryingSession(requests.Session):
     """A `requests.Session` with timeouts, bounded jittered retries, no redirects and a call counter.
 
     Redirects are refused rather than followed: a redirect may point at another host, and this API's
-    credentials ride in query strings. Each attempt counts as one API call in `calls`.
+    credentials ride in query strings. Each attempt counts as one API call in `calls`. A request that
+    cannot get an answer, or whose answer stays 429/5xx through every retry, ends in one `SourceError`
+    naming the host, the cause and the settings to change; `url_key` is the setting holding the API's URL.
     """
 
-    def __init__(self, source: str, policy: RetryPolicy | None = None, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+        url_key: str = "the API URL",
+        call_param: str = "",
+    ) -> None:
         super().__init__()
-        self.source = source
+        self.source, self.url_key, self.call_param = source, url_key, call_param
         self.policy = policy or RetryPolicy.from_config()
         self.timeout = timeout if timeout is not None else float(_runtime("request_timeout", 60.0))
         self.calls = 0
@@ -232,37 +316,46 @@ class RetryingSession(requests.Session):
             with _calls_lock:
                 _calls[self.source] = _calls.get(self.source, 0) + 1
             response: requests.Response | None = None
+            failure: NetworkFailure | None = None
             try:
                 response = super().send(request, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"{type(exc).__name__}"
-                if attempt >= self.policy.max_attempts:
-                    raise SourceError(
-                        self.source,
-                        describe(request),
-                        f"{problem} after {attempt} attempts",
-                        "check the API host is reachable, or raise the retry limits",
-                    ) from None
+            except requests.RequestException as exc:
+                failure = network_failure(exc, kwargs["timeout"])
+            # Raised out here, not inside `except`: the requests exception (its text holds the whole URL,
+            # credentials included) must not ride along as the error's `__context__`.
+            if failure is not None:
+                if not failure.retry or attempt >= self.policy.max_attempts:
+                    raise self._unreachable(request, failure, attempt)
+                problem = failure.cause
             else:
+                assert response is not None
                 if response.status_code not in self.policy.statuses:
                     return response
-                problem = f"HTTP {response.status_code}"
+                problem = status_text(response.status_code)
+                retry_after = _retry_after_seconds(response)
+                if retry_after is not None and retry_after > self.policy.backoff_max:
+                    raise self._refused(
+                        request,
+                        response,
+                        attempt,
+                        f"it asks us to wait {retry_after:.0f}s, longer than the "
+                        f"{self.policy.backoff_max:.0f}s we may wait",
+                    )
                 if attempt >= self.policy.max_attempts:
-                    return response  # the caller maps the final status to its own error
+                    raise self._refused(request, response, attempt, f"on all {attempt} attempts")
             wait = self.policy.delay(attempt, response)
-            if time.monotonic() - started + wait > self.policy.total_seconds:
+            elapsed = time.monotonic() - started
+            if elapsed + wait > self.policy.total_seconds:
+                budget = self.policy.total_seconds
+                spent = f"after {attempt} attempts in {elapsed:.0f}s (the retry budget is {budget:.0f}s)"
                 if response is not None:
-                    return response
-                raise SourceError(
-                    self.source,
-                    describe(request),
-                    f"{problem}; gave up after {self.policy.total_seconds:.0f}s of retries",
-                    "try again later",
-                )
+                    raise self._refused(request, response, attempt, spent)
+                raise self._unreachable(request, failure or NetworkFailure(problem, True), attempt, spent)
             log.warning(
-                "%s: %s: %s; retry %d/%d in %.1fs",
+                "%s: %s: %s: %s; retry %d/%d in %.1fs",
                 self.source,
-                describe(request),
+                describe(request, self.call_param),
+                host_of(str(request.url)),
                 problem,
                 attempt,
                 self.policy.max_attempts - 1,
@@ -271,10 +364,171 @@ class RetryingSession(requests.Session):
             # The same signed request goes again: signatures stay valid for minutes, retries take seconds.
             time.sleep(wait)
 
+    def _unreachable(
+        self, request: requests.PreparedRequest, failure: NetworkFailure, attempt: int, spent: str = ""
+    ) -> SourceError:
+        """Return the error for a request that got no answer: host, cause, attempts and what to change."""
+        if not failure.retry:
+            tries = "not retried"
+        else:
+            tries = spent or f"after {attempt} attempt{'s' if attempt > 1 else ''}"
+        if failure.fix:
+            fix = failure.fix.format(url_key=self.url_key)
+        elif failure.timed_out:
+            fix = (
+                f"if the API is just slow, raise [runtime] request_timeout (now {_seconds(self.timeout)}) "
+                f"or request_max_attempts (now {self.policy.max_attempts})"
+            )
+        else:
+            fix = (
+                f"check {self.url_key} and that the API is up; [runtime] request_max_attempts "
+                f"(now {self.policy.max_attempts}) and request_max_total_seconds "
+                f"(now {self.policy.total_seconds:.0f}) set how long we retry"
+            )
+        return SourceError(
+            self.source,
+            describe(request, self.call_param),
+            f"{host_of(str(request.url))}: {failure.cause} ({tries})",
+            fix,
+        )
 
-def describe(request: requests.PreparedRequest | requests.Request) -> str:
-    """Return `METHOD /path` of a request: what error lines name as the call (no host, no query)."""
-    return f"{request.method} {urlsplit(str(request.url)).path}"
+    def _refused(
+        self, request: requests.PreparedRequest, response: requests.Response, attempt: int, how: str
+    ) -> SourceError:
+        """Return the error for a 429/5xx that outlasted the retries: the host, the status, how long."""
+        host = host_of(str(request.url))
+        if response.status_code == 429:
+            return SourceError(
+                self.source,
+                describe(request, self.call_param),
+                f"{host}: rate limited, {status_text(429)} ({how})",
+                "run later (another integration may be using the same quota), or raise [runtime] "
+                f"request_max_retry_delay (now {self.policy.backoff_max:.0f}), request_max_attempts "
+                f"(now {self.policy.max_attempts}) or request_max_total_seconds "
+                f"(now {self.policy.total_seconds:.0f})",
+            )
+        return SourceError(
+            self.source,
+            describe(request, self.call_param),
+            f"{host}: {status_text(response.status_code)} ({how})",
+            "the API is having trouble: run later, or raise [runtime] request_max_attempts "
+            f"(now {self.policy.max_attempts}) or request_max_total_seconds "
+            f"(now {self.policy.total_seconds:.0f})",
+        )
+
+
+@dataclass(frozen=True)
+class NetworkFailure:
+    """Why a request got no answer, in words, and whether trying again can help."""
+
+    cause: str
+    retry: bool = True
+    fix: str = ""  # with `{url_key}`; empty: the session's general advice
+    timed_out: bool = False
+
+
+def network_failure(exc: requests.RequestException, timeout: Any) -> NetworkFailure:
+    """Name the cause of a failed request from the exceptions chained inside `exc`.
+
+    A host name that does not resolve and a TLS failure are not retried: neither heals in the seconds
+    retries take, and both are usually a wrong URL.
+    """
+    chain = _chain(exc)
+
+    def find(*types: type[BaseException]) -> BaseException | None:
+        return next((e for e in chain if isinstance(e, types)), None)
+
+    if find(urllib3_errors.NameResolutionError, socket.gaierror):
+        return NetworkFailure(
+            "host name not found (DNS)", retry=False, fix="check the host name in {url_key}"
+        )
+    certificate = find(ssl.SSLCertVerificationError)
+    if isinstance(certificate, ssl.SSLCertVerificationError):
+        return NetworkFailure(
+            f"TLS certificate problem: {certificate.verify_message or 'verification failed'}",
+            retry=False,
+            fix="check {url_key} names the API's host; a private CA's bundle goes in REQUESTS_CA_BUNDLE",
+        )
+    if find(requests.exceptions.SSLError, ssl.SSLError):
+        return NetworkFailure(
+            "TLS handshake failed", retry=False, fix="check {url_key}: https:// to a port that speaks TLS"
+        )
+    if find(
+        requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema
+    ):
+        return NetworkFailure("not a valid URL", retry=False, fix="check {url_key}")
+    if find(ConnectionRefusedError):
+        return NetworkFailure("connection refused")
+    if find(requests.ConnectTimeout, urllib3_errors.ConnectTimeoutError):
+        return NetworkFailure(f"no connection within {_seconds(timeout)} (timeout)", timed_out=True)
+    if find(requests.ReadTimeout, urllib3_errors.ReadTimeoutError, TimeoutError):
+        return NetworkFailure(f"no reply within {_seconds(timeout)} (timeout)", timed_out=True)
+    if find(
+        urllib3_errors.IncompleteRead, http.client.IncompleteRead, requests.exceptions.ChunkedEncodingError
+    ):
+        return NetworkFailure("the connection broke off in the middle of the reply")
+    if find(http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+        return NetworkFailure("the server closed the connection without answering")
+    os_error = find(OSError)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        return NetworkFailure(os_error.strerror.lower())
+    return NetworkFailure(type(exc).__name__)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """Return `exc` and every exception inside it: args, urllib3's `reason`, cause and context."""
+    found: list[BaseException] = []
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if any(current is e for e in found):
+            continue
+        found.append(current)
+        inner = [*current.args, getattr(current, "reason", None), current.__cause__, current.__context__]
+        pending += [e for e in inner if isinstance(e, BaseException)]
+    return found
+
+
+def _seconds(timeout: Any) -> str:
+    value = max(timeout) if isinstance(timeout, tuple) else timeout
+    return f"{float(value):g}s"
+
+
+def host_of(url: str) -> str:
+    """Return `host[:port]` of a URL: what error lines name (never the user:password@ part)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port else host
+
+
+def answered(response: requests.Response) -> str:
+    """Return `HTTP 401 Unauthorized from host:port`: what an error line says about an HTTP reply."""
+    return f"{status_text(response.status_code)} from {host_of(str(response.url))}"
+
+
+def status_text(status: int) -> str:
+    """Return `HTTP 503 Service Unavailable`: the status and what it means."""
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def describe(request: requests.PreparedRequest | requests.Request, call_param: str = "") -> str:
+    """Return `METHOD /path` of a request: what error lines name as the call (no host, no query).
+
+    APIs with one URL for everything name the call in a query parameter (`call_param`, e.g. Pinnacle
+    Cart's `call`): then it is `GET /index.php call=GetOrders`.
+    """
+    parts = urlsplit(str(request.url))
+    named = dict(parse_qsl(parts.query)).get(call_param, "") if call_param else ""
+    return f"{request.method} {parts.path}" + (f" {call_param}={redact(named)}" if named else "")
 
 
 def safe_params(params: Iterable[tuple[str, Any]]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from sources.http import redact_errors
 from sources.pinmeto import settings
 from sources.pinmeto.client import PinmetoClient
 from sources.pinmeto.tables import location_row, opening_hour_rows, special_hour_rows
@@ -42,6 +43,7 @@ def pinmeto_source(
 
 
 @dlt.resource(name="locations", write_disposition=SCD2)
+@redact_errors
 def locations(client: PinmetoClient, page_size: int) -> Iterator[Any]:
     """Every location, read whole each run; its hours and special hours go to their own tables."""
     hours_hints = dlt.mark.make_hints(table_name="opening_hours", write_disposition=SCD2)

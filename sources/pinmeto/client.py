@@ -15,7 +15,15 @@ from urllib.parse import urlsplit
 
 import requests
 
-from sources.http import RetryingSession, RetryPolicy, SourceError, register_secret, require_secure_url
+from sources.http import (
+    RetryingSession,
+    RetryPolicy,
+    SourceError,
+    answered,
+    host_of,
+    register_secret,
+    require_secure_url,
+)
 from sources.pinmeto import settings
 
 log = logging.getLogger("retail.pinmeto")
@@ -69,7 +77,7 @@ class PinmetoClient:
         policy = RetryPolicy.from_config()
         # 429 is not retried blindly here: PinMeTo says when its quota resets, and we wait for that.
         policy.statuses = frozenset(policy.statuses - {429})
-        self.http = RetryingSession(settings.SOURCE_NAME, policy)
+        self.http = RetryingSession(settings.SOURCE_NAME, policy, url_key="SOURCES__PINMETO__API_URL")
         self.tokens = TokenCache(self._fetch_token)
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep
@@ -92,7 +100,7 @@ class PinmetoClient:
         if response.status_code in (400, 401, 403):
             raise PinmetoError(
                 call,
-                f"token refused (HTTP {response.status_code})",
+                f"token refused ({answered(response)})",
                 "check SOURCES__PINMETO__APP_ID and SOURCES__PINMETO__APP_SECRET",
             )
         body = _json(response, call)
@@ -159,8 +167,14 @@ class PinmetoClient:
             if response.status_code == 401:
                 raise PinmetoError(
                     call,
-                    "a fresh token was rejected too (HTTP 401)",
+                    f"a fresh token was rejected too ({answered(response)})",
                     "check SOURCES__PINMETO__ACCOUNT_ID and the app's access to it",
+                )
+            if response.status_code == 403:
+                raise PinmetoError(
+                    call,
+                    f"access denied ({answered(response)})",
+                    "check SOURCES__PINMETO__ACCOUNT_ID and that the app may read its locations",
                 )
             return _json(response, call)
         raise AssertionError("unreachable")
@@ -179,7 +193,8 @@ class PinmetoClient:
                 return response
         raise PinmetoError(
             call,
-            f"still rate limited (HTTP 429) after {settings.MAX_RATE_LIMITED_ATTEMPTS} waits",
+            f"still rate limited (HTTP 429) by {host_of(url)} "
+            f"after {settings.MAX_RATE_LIMITED_ATTEMPTS} waits",
             "run later; another integration may be using this account's quota",
         )
 
@@ -210,9 +225,7 @@ def _reset_time(response: requests.Response) -> float:
 
 def _json(response: requests.Response, call: str) -> Any:
     if response.status_code >= 300:
-        raise PinmetoError(
-            call, f"unexpected HTTP {response.status_code}", "report this to PinMeTo if it persists"
-        )
+        raise PinmetoError(call, f"unexpected {answered(response)}", "report this to PinMeTo if it persists")
     try:
         return response.json()
     except ValueError:

@@ -26,6 +26,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.http import redact_errors
 from sources.memory import release_freed_memory
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
@@ -111,6 +112,7 @@ def _hints(table: str, disposition: str, merge_key: str, columns: dict[str, Any]
 
 # Table hints are set per table variant below: hints on the decorator would leak into the child tables.
 @dlt.resource(name="orders", write_disposition="merge")
+@redact_errors
 def orders(
     client: PinnacleCartClient,
     builder: TableBuilder,
@@ -160,6 +162,7 @@ def orders(
 
 
 @dlt.resource(name="customers", write_disposition="merge")
+@redact_errors
 def customers(
     client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
 ) -> Iterator[Any]:
@@ -178,6 +181,7 @@ def customers(
 
 
 @dlt.resource(name="products", write_disposition="merge")
+@redact_errors
 def products(
     client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
 ) -> Iterator[Any]:
@@ -196,6 +200,7 @@ def products(
 
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
+@redact_errors
 def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
     """The category tree, flattened with a parent reference; small, so replaced every run."""
     tree = client.records("GetCategories")
@@ -212,6 +217,7 @@ def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
     write_disposition="merge",
     columns=column_hints([("snapshot_at", "", "ts")]),
 )
+@redact_errors
 def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[pa.Table]:
     """Today's stock of every product: one snapshot per day (a rerun replaces the day's rows as a set)."""
     snapshot_at = snapshot_clock()

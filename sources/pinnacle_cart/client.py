@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from sources.http import RetryingSession, SourceError, register_secret, require_secure_url
+from sources.http import RetryingSession, SourceError, answered, register_secret, require_secure_url
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.payload import PayloadError, from_json, parse_xml
 
@@ -51,7 +51,9 @@ class PinnacleCartClient:
             )
         self.api_type = api_type
         self._credentials = {"username": username, "password": password, "token": token}
-        self.http = session or RetryingSession(settings.SOURCE_NAME)
+        self.http = session or RetryingSession(
+            settings.SOURCE_NAME, url_key="SOURCES__PINNACLE_CART__API_URL", call_param="call"
+        )
         self.counts: dict[str, int] = {}  # the latest unfiltered count per count call
 
     @property
@@ -86,7 +88,7 @@ class PinnacleCartClient:
             message = str(body[0][1])[:200]
             raise PinnacleCartError(label, f"the API answered: {message}", _fix_for_error(message))
         if response.status_code >= 400:
-            raise PinnacleCartError(label, f"HTTP {response.status_code}", _fix_for(response))
+            raise PinnacleCartError(label, answered(response), _fix_for(response))
         return body
 
     def _decode(self, response: requests.Response, label: str) -> str | list[tuple[str, Any]]:
@@ -101,7 +103,7 @@ class PinnacleCartClient:
             return parse_xml(response.content)
         except PayloadError as exc:
             if response.status_code >= 400:
-                raise PinnacleCartError(label, f"HTTP {response.status_code}", _fix_for(response)) from None
+                raise PinnacleCartError(label, answered(response), _fix_for(response)) from None
             raise PinnacleCartError(
                 label,
                 f"{exc} ({len(response.content)} bytes)",

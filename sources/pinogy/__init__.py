@@ -20,6 +20,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.http import redact_errors
 from sources.memory import release_freed_memory
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient, PinogyError
@@ -54,6 +55,7 @@ def pinogy_source(
 # the lines table too (a primary key there makes dlt delete with `id = .. OR transaction_id = ..`, a
 # nested-loop join that made a 1% night cost half a full sync on a million lines).
 @dlt.resource(name="purchase_orders", write_disposition="merge")
+@redact_errors
 def purchase_orders(
     client: PinogyClient,
     lookback: timedelta,

@@ -18,17 +18,25 @@ import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from requests.auth import AuthBase
 
-from sources.http import RetryingSession, SourceError, describe, register_secret, require_secure_url
+from sources.http import (
+    RetryingSession,
+    SourceError,
+    answered,
+    describe,
+    register_secret,
+    require_secure_url,
+)
 from sources.pinogy import settings
 
 log = logging.getLogger("retail.pinogy")
 
 
 class PinogyError(SourceError):
-    """Any expected failure talking to Pinogy."""
+    """Any expected failure talking to Pinogy; `status` is the HTTP status of an error reply (0 when none)."""
 
-    def __init__(self, call: str, problem: str, fix: str = "") -> None:
+    def __init__(self, call: str, problem: str, fix: str = "", status: int = 0) -> None:
         super().__init__(settings.SOURCE_NAME, call, problem, fix)
+        self.status = status
 
 
 def signature(secret_key: str, path: str, timestamp: str) -> str:
@@ -85,7 +93,7 @@ class PinogyClient:
         self.base_url = require_secure_url(settings.SOURCE_NAME, api_host, "SOURCES__PINOGY__API_HOST")
         self.password, self.app_id = password, app_id
         self.signer = PinogySigner(access_key, secret_key)
-        self.http = session or RetryingSession(settings.SOURCE_NAME)
+        self.http = session or RetryingSession(settings.SOURCE_NAME, url_key="SOURCES__PINOGY__API_HOST")
         self.rest = RESTClient(base_url=self.base_url, auth=self.signer, session=self.http)
         self.logins = 0
         self.last_total: int | None = None  # the list's `total` as the latest page reported it
@@ -213,7 +221,7 @@ class PinogyClient:
         try:
             body = self.get(path, {"fields_include": "lines"})
         except PinogyError as exc:
-            if exc.problem == settings.HTTP_ERRORS[404][0]:
+            if exc.status == 404:
                 return None
             raise
         if not isinstance(body, dict) or "id" not in body:
@@ -222,13 +230,11 @@ class PinogyClient:
 
     def _json(self, response: requests.Response, call: str) -> Any:
         if response.status_code >= 400:
-            problem, fix = settings.HTTP_ERRORS.get(
-                response.status_code, (f"unexpected HTTP {response.status_code}", "report this to Pinogy")
-            )
             code = _error_code(response)
-            raise PinogyError(
-                call, f"{problem} (HTTP {response.status_code}{', ' + code if code else ''})", fix
-            )
+            detail = f"{answered(response)}{', ' + code if code else ''}"
+            known = settings.HTTP_ERRORS.get(response.status_code)
+            problem, fix = (f"{known[0]} ({detail})", known[1]) if known else (f"unexpected {detail}", "")
+            raise PinogyError(call, problem, fix or "report this to Pinogy", response.status_code)
         if 300 <= response.status_code < 400:
             raise PinogyError(
                 call,

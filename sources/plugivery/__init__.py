@@ -26,7 +26,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from sources.http import report_deferred
+from sources.http import redact_errors, report_deferred
 from sources.plugivery import settings
 from sources.plugivery.budget import Budget, current_ledger, since_window, sync_with_info
 from sources.plugivery.client import PlugiveryClient, QuotaExhausted, as_records
@@ -78,6 +78,7 @@ def _when(epoch: Any) -> Any:
 
 
 @dlt.resource(name="products", write_disposition="merge")
+@redact_errors
 def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False) -> Iterator[Any]:
     """The catalog within tonight's read budget; see the module docstring for the order of calls."""
     state = dlt.current.resource_state()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sources.http import RetryingSession, SourceError, register_secret, require_secure_url
+from sources.http import RetryingSession, SourceError, answered, register_secret, require_secure_url
 from sources.plugivery import settings
 
 log = logging.getLogger("retail.plugivery")
@@ -28,7 +28,9 @@ class PlugiveryClient:
         register_secret(token)
         self.api_url = require_secure_url(settings.SOURCE_NAME, api_url, "SOURCES__PLUGIVERY__API_URL") + "/"
         self.token = token
-        self.http = RetryingSession(settings.SOURCE_NAME)
+        self.http = RetryingSession(
+            settings.SOURCE_NAME, url_key="SOURCES__PLUGIVERY__API_URL", call_param="act"
+        )
         self.reads = 0  # reads spent by this client (counted on every answered read action)
         self.server_now: int | None = None
 
@@ -45,6 +47,9 @@ class PlugiveryClient:
         try:
             envelope = response.json()
         except ValueError:
+            if response.status_code >= 400:  # not the API answering: a proxy or a server in front of it
+                problem, fix = settings.ERRORS.get(response.status_code, ("unexpected reply", "report this"))
+                raise PlugiveryError(described, f"{problem} ({answered(response)})", fix) from None
             raise PlugiveryError(
                 described,
                 f"malformed JSON in the reply (HTTP {response.status_code}, {len(response.content)} bytes)",

@@ -145,7 +145,8 @@ def test_wrong_secret_is_one_clear_line(
     [result] = run(db, ["pinmeto"])
     assert result.status == "failed"
     assert result.error == (
-        "pinmeto: POST /oauth/token: token refused (HTTP 401) (fix: check "
+        "pinmeto: POST /oauth/token: token refused "
+        f"(HTTP 401 Unauthorized from 127.0.0.1:{pinmeto_sim.port}) (fix: check "
         "SOURCES__PINMETO__APP_ID and SOURCES__PINMETO__APP_SECRET)"
     )
 

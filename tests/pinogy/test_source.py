@@ -126,6 +126,16 @@ def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
 
 
 @pytest.mark.usefixtures("pinogy_env")
+def test_an_open_po_that_vanished_is_counted_not_a_failure(db: Path, pinogy_sim: PinogySimulator) -> None:
+    run(db, ["pinogy"])
+    oldest_open = min(pinogy_sim.open_po_ids(), key=lambda i: pinogy_sim.pos[i]["opened_on"])
+    pinogy_sim.vanish_po(oldest_open)
+    [result] = run(db, ["pinogy"])
+    assert result.status == "succeeded", result.error
+    assert pinogy_sim.calls_to(f"/api/purchase_orders/{oldest_open}")  # read by itself: a 404
+
+
+@pytest.mark.usefixtures("pinogy_env")
 def test_server_errors_are_retried_and_nothing_doubles(db: Path, pinogy_sim: PinogySimulator) -> None:
     pinogy_sim.faults.add("status", status=503, times=2, path_contains="/api/purchase_orders")
     pinogy_sim.faults.add("reset", times=1, path_contains="/api/purchase_orders")
