@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format run sql bench reliability clean
+.PHONY: install demo test lint format run sql bench reliability clean old-duckdb
 
 install: $(STAMP)
 
@@ -17,8 +17,25 @@ $(STAMP): pyproject.toml
 demo: install
 	$(PY) -m pipelines demo
 
-test: install
+# An older DuckDB (1.4, what BI drivers bundle) in its own small venv: tests/test_serving.py opens every file
+# we publish with it, and fails when it is missing.
+OLD_DUCKDB := build/duckdb14/.installed-stamp
+$(OLD_DUCKDB):
+	$(PYTHON) -m venv build/duckdb14
+	build/duckdb14/bin/python -m pip install --quiet --disable-pip-version-check duckdb==1.4.4
+	@touch $@
+
+old-duckdb: $(OLD_DUCKDB)
+
+test: install chromium $(OLD_DUCKDB)
 	$(PY) -m pytest -n 2 -q
+
+# The report's browser test needs Debian's chromium; as root (CI) install it, else say how.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "make test: chromium is missing and the report's browser test will fail; install it with: sudo apt-get install -y chromium"; fi; }
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -44,10 +61,10 @@ format: install
 run: install
 	$(PY) -m pipelines run
 
-# An SQL prompt on the warehouse: `make sql` (warehouse.duckdb) or `make sql DB=demo.duckdb`.
+# DuckDB's shell, read-only, on the serving file of warehouse.duckdb (or demo.duckdb): `make sql DB=x.duckdb`.
 DB ?= $(if $(wildcard warehouse.duckdb),warehouse.duckdb,demo.duckdb)
 sql: install
 	$(PY) -m pipelines sql --db $(DB)
 
 clean:
-	rm -rf demo.duckdb demo.duckdb.wal .demo.dlt .pytest_cache
+	rm -rf demo.duckdb demo.duckdb.wal demo.serving.duckdb .demo.dlt .pytest_cache

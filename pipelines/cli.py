@@ -30,6 +30,8 @@ EPILOG = """examples:
   python -m pipelines run --dry-run                # check config and connectivity, load nothing
   python -m pipelines status --max-age-hours 26    # for monitors: exit 1 when a source is stale
   python -m pipelines export --to /srv/share       # every mart as Parquet, replaced atomically
+  python -m pipelines sql                          # the duckdb shell on the serving file (read-only)
+  python -m pipelines migrate-storage --db X       # once: make an older warehouse readable by DuckDB 1.4+
   python -m pipelines report --out report.html     # a self-contained HTML report
   python -m pipelines demo                         # local simulators -> demo.duckdb + demo.html
 
@@ -95,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-read everything from the APIs and drop rows that vanished upstream",
     )
+    run.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="let a full read shrink a table by more than max_shrink (default 10%%); see README, Reliability",
+    )
     run.add_argument("--skip-models", action="store_true", help="load only; do not rebuild the SQL models")
     run.add_argument(
         "--dry-run",
@@ -145,8 +152,29 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("report.html"), help="file to write (report.html)")
     report.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
 
-    sql = commands.add_parser("sql", help="an interactive SQL prompt on the warehouse (read-only)")
-    sql.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+    sql = commands.add_parser(
+        "sql",
+        help="the duckdb shell on the serving file (read-only)",
+        description="Open DuckDB's own shell (history, line editing, Ctrl-C cancels a query) read-only "
+        "on the serving file the last good night published: schemas analytics and ops.",
+    )
+    sql.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="the warehouse's DuckDB file")
+    sql.add_argument(
+        "--warehouse",
+        action="store_true",
+        help="open the warehouse itself (raw and staging schemas too); a nightly run cannot start meanwhile",
+    )
+
+    migrate = commands.add_parser(
+        "migrate-storage",
+        help="rewrite a warehouse created before DuckDB 1.4 compatibility, so DuckDB 1.4+ opens it",
+        description="Copy the warehouse into a new file in the storage format DuckDB 1.4 and later read, "
+        "check every table's row count, and rename it over the old one (kept as "
+        "<name>.before-migration.duckdb). Takes the run lock; close BI tools on the warehouse first.",
+    )
+    migrate.add_argument(
+        "--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file (default: warehouse.duckdb)"
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -174,9 +202,19 @@ def _command(args: argparse.Namespace) -> int:
         return build_models(args.db)
     if args.command == "export":
         from pipelines.export import export_marts
+        from pipelines.publish import serving_path_for
 
+        serving = serving_path_for(args.db)
+        if not serving.exists():
+            logging.getLogger("retail").error(
+                "export: no serving file %s yet; a nightly run publishes it once the models pass "
+                "(or run `python -m pipelines models --db %s`)",
+                serving,
+                args.db,
+            )
+            return 1
         try:
-            files = export_marts(args.db, args.to, args.format)
+            files = export_marts(serving, args.to, args.format)
         except FileNotFoundError as exc:
             logging.getLogger("retail").error("%s", exc)
             return 1
@@ -191,15 +229,17 @@ def _command(args: argparse.Namespace) -> int:
         print(f"report written to {write_report(args.db, args.out)}")
         return 0
     if args.command == "sql":
-        from pipelines.sql_prompt import run_prompt
+        from pipelines.sql_shell import open_shell
 
-        return run_prompt(args.db)
+        return open_shell(args.db, args.warehouse)
+    if args.command == "migrate-storage":
+        return migrate_storage(args.db)
     if args.command == "status":
         warn_if_readable_by_others(args.db)
         return print_status(args.db, args.sources, args.max_age_hours)
     if args.dry_run:
         return dry_run(args.sources)
-    return run(args.db, args.sources, args.full_refresh, args.skip_models)
+    return run(args.db, args.sources, args.full_refresh, args.skip_models, args.allow_shrink)
 
 
 def dry_run(sources: list[str]) -> int:
@@ -226,7 +266,9 @@ def dry_run(sources: list[str]) -> int:
     return 1 if failed else 0
 
 
-def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> int:
+def run(
+    db: Path, sources: list[str], full_refresh: bool, skip_models: bool, allow_shrink: bool = False
+) -> int:
     """The nightly job: lock the warehouse, load, record the run, build the models, summarise."""
     from pipelines.lock import LockBusy, RunLock
     from pipelines.nightly import format_summary, run_sources, table_totals
@@ -236,7 +278,7 @@ def run(db: Path, sources: list[str], full_refresh: bool, skip_models: bool) -> 
             # A program holding the file open: one line naming its PID, before any API call.
             probe_writable(db)
             started, started_at = time.monotonic(), datetime.now(UTC)
-            results = run_sources(db, sources, full_refresh=full_refresh)
+            results = run_sources(db, sources, full_refresh=full_refresh, allow_shrink=allow_shrink)
             history_ok = _record(db, started_at, results)
             print(format_summary(results, table_totals(db, sources), time.monotonic() - started))
             status = 0 if history_ok and all(r.status != "failed" for r in results) else 1
@@ -281,7 +323,10 @@ def print_status(db: Path, sources: list[str], max_age_hours: float) -> int:
 
 
 def build_models(db: Path) -> int:
-    """Build the models and print their summary; return 1 when a model or an SQL test fails."""
+    """Build the models and print their summary; publish the serving file when every SQL test passes.
+
+    Return 1 when a model or an SQL test fails, or the serving file cannot be written.
+    """
     from pipelines.models import ModelError, build
 
     try:
@@ -290,4 +335,25 @@ def build_models(db: Path) -> int:
         print(str(exc))
         return 1
     print(report.summary())
-    return 0 if report.ok else 1
+    if not report.ok:
+        return 1  # publish nothing: BI keeps yesterday's serving file
+    from pipelines.publish import publish_or_explain
+
+    return publish_or_explain(db)
+
+
+def migrate_storage(db: Path) -> int:
+    """Rewrite `db` in the compatible storage format, holding the run lock so no night writes meanwhile."""
+    from pipelines.lock import LockBusy, RunLock
+    from pipelines.storage import StorageError, migrate
+
+    try:
+        with RunLock(db):
+            print(migrate(db))
+    except LockBusy as exc:
+        logging.getLogger("retail").error("migrate-storage: %s; retry when it has finished", exc)
+        return 3
+    except StorageError as exc:
+        logging.getLogger("retail").error("%s", exc)
+        return 1
+    return 0

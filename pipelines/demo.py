@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 from pipelines.history import record_run
 from pipelines.models import build
 from pipelines.nightly import format_summary, pipelines_dir_for, run_sources, table_totals
+from pipelines.publish import publish_or_explain
 from pipelines.report import write_report
 from simulators.base import Simulator
 from simulators.pinmeto import PinmetoSimulator
@@ -96,11 +98,11 @@ def run_demo(db_path: Path) -> int:
     print(format_summary(results, table_totals(db_path, list(DEMO_SOURCES)), time.monotonic() - started))
     models = build(db_path)
     print(models.summary())
+    published = publish_or_explain(db_path) if models.ok else 1
     report = write_report(db_path, db_path.with_suffix(".html"))
     print(f"\nThe report is {report}: open it in a browser.")
     print(
-        f"\nThe warehouse is {db_path}. Open it with DuckDB, e.g.:\n"
-        f'  .venv/bin/python -c "import duckdb; duckdb.connect({str(db_path)!r}, read_only=True)'
-        ".sql('select * from analytics.supplier_spend_monthly order by spend desc limit 5').show()\""
+        f"\nThe warehouse is {db_path}; BI tools read its serving file. Query it in DuckDB's shell:\n"
+        f"  .venv/bin/python -m pipelines sql --db {shlex.quote(str(db_path))}"
     )
-    return 0 if all(r.status != "failed" for r in results) and models.ok else 1
+    return 0 if all(r.status != "failed" for r in results) and models.ok and published == 0 else 1

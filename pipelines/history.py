@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.nightly import SourceResult
+from pipelines.storage import create_database
 from sources.http import redact
 
 DDL = """
@@ -37,6 +38,7 @@ def record_run(db_path: Path, started_at: datetime, results: list[SourceResult])
     """Append this run's results to `ops.run_sources`; return the run id."""
     run_id = uuid.uuid4().hex[:12]
     ended_at = datetime.now(UTC)
+    create_database(db_path)
     with duckdb.connect(str(db_path)) as con:
         con.execute(DDL)
         for r in results:

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.sql_names import quoted
+from pipelines.storage import create_database
 
 log = logging.getLogger("retail.models")
 
@@ -113,6 +114,7 @@ def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
         )
     except CycleError as exc:
         raise ValueError(f"models: dependency cycle between {exc.args[1]}") from None
+    create_database(db_path)
     with duckdb.connect(str(db_path)) as con:
         existing = _existing_relations(con)
         for schema in MODEL_SCHEMAS.values():

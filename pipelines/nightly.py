@@ -21,8 +21,10 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
 from pipelines.sql_names import quote_dlt_load_paths, quoted
+from pipelines.storage import create_database
 from pipelines.warehouse_file import delete_completed_load_packages
 from sources.http import SourceError, api_calls, redact, take_deferred
+from sources.integrity import take_notes
 
 log = logging.getLogger("retail.nightly")
 
@@ -48,6 +50,7 @@ def pipelines_dir_for(db_path: Path) -> Path:
 def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
     delete_completed_load_packages()
     quote_dlt_load_paths()
+    create_database(db_path)  # before dlt creates it in a format older DuckDBs cannot read
     pipeline = dlt.pipeline(
         pipeline_name=f"retail_{source}",
         destination=dlt.destinations.duckdb(str(db_path)),
@@ -58,14 +61,19 @@ def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
     return pipeline
 
 
-def run_sources(db_path: Path, names: list[str], full_refresh: bool = False) -> list[SourceResult]:
+def run_sources(
+    db_path: Path, names: list[str], full_refresh: bool = False, allow_shrink: bool = False
+) -> list[SourceResult]:
     """Load each named source into `db_path`; return one result per source, failures included."""
-    return [run_source(SOURCES[name], db_path, full_refresh) for name in names]
+    return [run_source(SOURCES[name], db_path, full_refresh, allow_shrink) for name in names]
 
 
-def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceResult:
+def run_source(
+    spec: SourceSpec, db_path: Path, full_refresh: bool, allow_shrink: bool = False
+) -> SourceResult:
     result = SourceResult(spec.name)
     take_deferred(spec.name)  # a stale word from an earlier run in this process does not count
+    take_notes(spec.name)
     started, calls_before = time.monotonic(), api_calls(spec.name)
     log.info(
         "%s: loading into %s (schema %s)%s",
@@ -77,7 +85,7 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
     try:
         pipeline = make_pipeline(spec.name, db_path)
         pipeline = _finish_interrupted_load(pipeline, spec.name)
-        source = spec.build(full_refresh)
+        source = spec.build(full_refresh, allow_shrink) if allow_shrink else spec.build(full_refresh)
         info = pipeline.run(source)
         result.rows = _rows_written(pipeline)
         if spec.reconcile is not None:
@@ -107,6 +115,7 @@ def run_source(spec: SourceSpec, db_path: Path, full_refresh: bool) -> SourceRes
         result.error = redact(
             f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)} (run with --log-level DEBUG)"
         )
+    result.notes.extend(take_notes(spec.name))  # future-dated records, rejected records
     result.seconds = time.monotonic() - started
     result.api_calls = api_calls(spec.name) - calls_before
     if result.status == FAILED:

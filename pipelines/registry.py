@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 import dlt
 from dlt.sources import DltSource
@@ -13,15 +14,24 @@ from dlt.sources import DltSource
 class SourceSpec:
     name: str  # also the dataset (DuckDB schema) name
     config_keys: tuple[str, ...]  # what a user must set, for --help and error lines
-    build: Callable[[bool], DltSource]  # full_refresh -> a configured dlt source
+    build: Callable[..., DltSource]  # (full_refresh, allow_shrink=False) -> a configured dlt source
     # After a successful load: notes for the run summary (e.g. the API's counts against the warehouse).
     reconcile: Callable[[dlt.Pipeline], list[str]] | None = None
 
 
-def _pinogy(full_refresh: bool) -> DltSource:
+class ShrinkArgs(TypedDict, total=False):
+    allow_shrink: bool
+
+
+def shrink_args(allow_shrink: bool) -> ShrinkArgs:
+    """`--allow-shrink` overrides the config; without it, `allow_shrink` comes from the config."""
+    return {"allow_shrink": True} if allow_shrink else {}
+
+
+def _pinogy(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
     from sources.pinogy import pinogy_source
 
-    return pinogy_source(full_refresh=full_refresh)
+    return pinogy_source(full_refresh=full_refresh, **shrink_args(allow_shrink))
 
 
 def _pinogy_notes(pipeline: dlt.Pipeline) -> list[str]:
@@ -30,10 +40,10 @@ def _pinogy_notes(pipeline: dlt.Pipeline) -> list[str]:
     return list(((resources.get("purchase_orders") or {}).get("last_run") or {}).get("notes") or [])
 
 
-def _pinnacle_cart(full_refresh: bool) -> DltSource:
+def _pinnacle_cart(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
     from sources.pinnacle_cart import pinnacle_cart_source
 
-    return pinnacle_cart_source(full_refresh=full_refresh)
+    return pinnacle_cart_source(full_refresh=full_refresh, **shrink_args(allow_shrink))
 
 
 def _pinnacle_cart_reconcile(pipeline: dlt.Pipeline) -> list[str]:
@@ -42,17 +52,17 @@ def _pinnacle_cart_reconcile(pipeline: dlt.Pipeline) -> list[str]:
     return reconcile_counts(pipeline)
 
 
-def _pinmeto(full_refresh: bool) -> DltSource:
+def _pinmeto(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
     from sources.pinmeto import pinmeto_source
 
     # Every run reads every location (the API has no change filter): a full refresh changes nothing.
-    return pinmeto_source()
+    return pinmeto_source(**shrink_args(allow_shrink))
 
 
-def _plugivery(full_refresh: bool) -> DltSource:
+def _plugivery(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
     from sources.plugivery import plugivery_source
 
-    return plugivery_source(full_refresh=full_refresh)
+    return plugivery_source(full_refresh=full_refresh, **shrink_args(allow_shrink))
 
 
 def _plugivery_notes(pipeline: dlt.Pipeline) -> list[str]:

@@ -13,6 +13,10 @@ A simulator subclasses `Simulator` and implements `handle(request) -> Reply`. Te
 - `down`: stop listening and close this connection unanswered; every later request is refused (the
   server went away mid-run; the listening port is closed, so new connections get "connection refused");
 - `action`: run `action()` first (e.g. delete records between two page requests), then answer normally.
+- `repeat`: answer with the reply served to the previous request for the same path (and `call`): a page
+  identical to the one just read;
+- API-specific kinds (`short`, `ignore_offset`, `self_link`, ...) go to the simulator's `misbehave`;
+  `short` answers 200 with only the first `keep` records (0: none) while the API's total stays true.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ class Reply:
 
 @dataclass
 class Fault:
-    kind: str  # status | reset | delay | truncate | cut | down | action
+    kind: str  # status | reset | delay | truncate | cut | down | action | repeat | a simulator's own
     times: int = 1
     path_contains: str = ""
     status: int = 503
@@ -64,6 +68,8 @@ class Fault:
     after: int = 0  # let this many matching requests through first
     when: Callable[[Request], bool] | None = None
     action: Callable[[], None] | None = None
+    keep: int = 0  # `short`: records left in the page
+    total: int | None = None  # `ignore_offset`: the total to announce
 
 
 class FaultQueue:
@@ -118,6 +124,7 @@ class Simulator:
         self._open_connections: set[socket.socket] = set()
         self._calls_lock = threading.Lock()
         self._lock = threading.RLock()  # guards the simulated data against concurrent handlers
+        self._previous: dict[str, Reply] = {}  # the last reply per path and `call`, for `repeat`
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._make_handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -160,6 +167,10 @@ class Simulator:
     def handle(self, request: Request) -> Reply:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        """Return `reply` changed the way fault `fault.kind` says; each simulator knows its own kinds."""
+        raise ValueError(f"{self.name} simulator has no fault {fault.kind!r}")
+
     # --- plumbing --------------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Reply | None:
         with self._calls_lock:
@@ -180,10 +191,16 @@ class Simulator:
             elif fault.kind == "status":
                 return Reply(fault.status, fault.body, dict(fault.headers))
         reply = self.handle(request)
+        key = f"{request.path}?call={request.params.get('call', '')}"
         if fault is not None and fault.kind == "truncate":
             reply = Reply(reply.status, reply.body[: len(reply.body) // 2], reply.headers, reply.content_type)
-        if fault is not None and fault.kind == "cut":
+        elif fault is not None and fault.kind == "cut":
             reply.cut = True
+        elif fault is not None and fault.kind == "repeat":
+            reply = self._previous.get(key, reply)
+        elif fault is not None and fault.kind not in ("action", "delay"):
+            reply = self.misbehave(fault, request, reply)
+        self._previous[key] = reply
         return reply
 
     def serve_tls(self, certfile: str, keyfile: str) -> Simulator:

@@ -19,6 +19,11 @@ Follows `pinmeto-locations-api.txt`; where it is silent, the contract stated in 
 - Data: the shared world's stores (`world.py`), shaped like the doc's example (openHours with spans
   "HHMM", specialOpenHours, network links). Assumption: `wifiSsid` is a top-level field as the field list
   says (one doc example nests it under `network`; the source accepts both).
+- Fault switch: `repeats = {storeId: "page" | "next page"}` serves a store once more, right after itself
+  or at the top of the next page (a cursor API whose pages overlap).
+- Fault kinds of its own (`faults.add(kind, ...)`): `short` (a locations page with only its first `keep`
+  records, its next link unchanged) and `self_link` (a page with empty `data` whose next link points to
+  the page itself).
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ import threading
 import time
 from copy import deepcopy
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
-from simulators.base import ISSUED_SECRETS, Reply, Request, Simulator
+from simulators.base import ISSUED_SECRETS, Fault, Reply, Request, Simulator
 from simulators.world import WEEKDAYS, Store, World, build_world
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -144,6 +149,7 @@ class PinmetoSimulator(Simulator):
         self.token_lifetime = 3600.0
         self.expire_tokens_after: int | None = None
         self.next_key = "next"
+        self.repeats: dict[str, str] = {}
         self.next_host: str | None = None
         self.rate_limit, self.window_seconds = rate_limit, window_seconds
         self._window_start = time.time()
@@ -180,6 +186,17 @@ class PinmetoSimulator(Simulator):
             reply = Reply(404, json.dumps({"error": "not_found"}).encode())
         reply.headers.update(headers)
         return reply
+
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        if fault.kind not in ("short", "self_link"):
+            return super().misbehave(fault, request, reply)
+        if reply.status != 200 or not request.path.endswith("/locations"):
+            return reply
+        body = json.loads(reply.body)
+        body["data"] = body["data"][: fault.keep] if fault.kind == "short" else []
+        if fault.kind == "self_link":
+            body["paging"]["next"] = f"{self.url}{request.path}?{urlencode(request.params)}"
+        return Reply(200, json.dumps(body).encode(), reply.headers)
 
     def _count_request(self) -> tuple[bool, dict[str, str]]:
         with self._rate_lock:
@@ -251,7 +268,13 @@ class PinmetoSimulator(Simulator):
             else:
                 start = 0
             page_ids = ids[start : start + size]
-            data = [deepcopy(self.locations[c]) for c in page_ids]
+            data = []
+            for c in page_ids:
+                data.append(deepcopy(self.locations[c]))
+                if self.repeats.get(self.locations[c]["storeId"]) == "page":
+                    data.append(deepcopy(self.locations[c]))
+            if start > 0 and self.repeats.get(self.locations[ids[start - 1]]["storeId"]) == "next page":
+                data.insert(0, deepcopy(self.locations[ids[start - 1]]))
             paging: dict[str, str] = {}
             base = f"{self.next_host or self.url}/v1/{self.account_id}/locations?pagesize={size}"
             if start + size < len(ids):

@@ -27,7 +27,13 @@ products that have a `cart_sku` (see `world.py`): `ProductId` is that SKU, `Titl
 `UPC` its UPC, price its MSRP. Tests mutate the shop with `add_order`, `set_order_status`,
 `replace_order_items`, `edit_customer`, `clear_address_book`, `edit_product`, `clear_product_options`
 and `set_qoh`, compare the warehouse with `truth()`, and serve a hostile page with
-`serve_once(body, call)` (e.g. `BILLION_LAUGHS`).
+`serve_once(body, call)` (e.g. `BILLION_LAUGHS`). Fault kind of its own: `short` (a list call answering
+only its first `keep` records; 0 is an empty `<Response/>`, while the counts stay true).
+
+Fault switches on the data: `repeats = {("OrderId" | "UserId" | "PID", id): "page" | "next page"}` lists
+a record once more, right after itself or one batch further on, in every call that lists it (a product
+also in `GetInventory`), and the count calls count the copy, as a shop whose listing holds a record twice
+would. `set_order_dates(order_id, StatusDate=...)` sets a date as it is, e.g. 2099 or "yesterday".
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from simulators.base import Reply, Request, Simulator
+from simulators.base import Fault, Reply, Request, Simulator
 from simulators.pinnacle_cart_shop import DATE_FORMAT, PinnacleCartShop
 from simulators.world import World
 
@@ -88,6 +94,21 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
         Simulator.__init__(self, port)
         PinnacleCartShop.__init__(self, n_customers, n_orders, seed, world, history_days)
         self.username, self.password, self.token = username, password, token
+        self.repeats: dict[tuple[str, int], str] = {}
+
+    def set_order_dates(self, order_id: int, **dates: str) -> None:
+        """Set an order's `OrderDate` / `StatusDate` text as given (a typo, a year 2099)."""
+        with self._lock:
+            self.orders[order_id].update(dates)
+
+    def _with_repeats(self, rows: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+        """Return the listing as served: each record in `repeats` once more, in its batch or the next."""
+        out = list(rows)
+        for (key, value), where in self.repeats.items():
+            at = next((i for i, row in enumerate(out) if str(row.get(key)) == str(value)), None)
+            if at is not None:
+                out.insert(min(at + (1 if where == "page" else size), len(out)), out[at])
+        return out
 
     def serve_once(self, body: bytes, call: str) -> None:
         """Answer the next `call` with `body` (HTTP 200), e.g. a malformed or hostile XML page."""
@@ -118,30 +139,37 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
                 body = self._answer(call, params)
         except _BadArgument as exc:
             return _error(str(exc), as_json)
+        return _render(call, body, as_json)
+
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        """`short`: the records of a list call cut to the first `keep` (0: an empty `<Response/>`)."""
+        if fault.kind != "short":
+            return super().misbehave(fault, request, reply)
+        call = request.params.get("call", "")
+        with self._lock:
+            body = self._answer(call, request.params)
         if isinstance(body, str):
-            if as_json:
-                return Reply(200, json.dumps(int(body) if body.isdigit() else body).encode())
-            return Reply(200, f"<Response>{escape(body)}</Response>".encode(), content_type="text/xml")
-        if as_json:
-            return Reply(200, json.dumps(body).encode())
-        tag = RECORD_TAGS[call]
-        return Reply(200, _xml_records(tag, body).encode(), content_type="text/xml")
+            return reply
+        return _render(call, body[: fault.keep], request.params.get("apiType") == "json")
 
     def _answer(self, call: str, params: dict[str, str]) -> str | list[dict[str, Any]]:
         if call == "GetVersion":
             return VERSION
+        size = _int(params, "BatchSize", DEFAULT_BATCH_SIZE) or DEFAULT_BATCH_SIZE
         if call == "GetCustomerCount":
-            return str(len(self.customers))
+            return str(len(self._with_repeats(list(self.customers.values()), size)))
         if call == "GetCustomers":
-            return _batch([self.customers[k] for k in sorted(self.customers)], params)
+            return _batch(
+                self._with_repeats([self.customers[k] for k in sorted(self.customers)], size), params
+            )
         if call == "GetOrderCount":
-            return str(len(self._orders_matching(params)))
+            return str(len(self._with_repeats(self._orders_matching(params), size)))
         if call == "GetOrders":
-            return _batch(self._orders_matching(params), params)
+            return _batch(self._with_repeats(self._orders_matching(params), size), params)
         if call == "GetCategories":
             return self.categories
         if call == "GetProductCount":
-            return str(len(self.products))
+            return str(len(self._with_repeats(list(self.products.values()), size)))
         if call == "GetProducts":
             return self._products(params)
         if call == "GetInventory":
@@ -149,7 +177,7 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
                 {"PID": p["PID"], "Qoh": p["Qoh"], "ProductId": p["ProductId"]}
                 for _, p in sorted(self.products.items())
             ]
-            return _batch(rows, params)
+            return _batch(self._with_repeats(rows, size), params)
         raise _BadArgument(f"Unknown call {call!r}")
 
     def _orders_matching(self, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -191,7 +219,7 @@ class PinnacleCartSimulator(Simulator, PinnacleCartShop):
         page = _int(params, "BatchPage", 1) or 1
         if size < 1 or page < 1:
             raise _BadArgument("BatchSize and BatchPage must be positive")
-        return rows[(page - 1) * size : page * size]
+        return self._with_repeats(rows, size)[(page - 1) * size : page * size]
 
 
 class _BadArgument(ValueError):
@@ -213,6 +241,16 @@ def _batch(rows: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str,
     if start < 0 or size < 1:
         raise _BadArgument("StartNumber must not be negative and BatchSize must be positive")
     return rows[start : start + size]
+
+
+def _render(call: str, body: str | list[dict[str, Any]], as_json: bool) -> Reply:
+    if isinstance(body, str):
+        if as_json:
+            return Reply(200, json.dumps(int(body) if body.isdigit() else body).encode())
+        return Reply(200, f"<Response>{escape(body)}</Response>".encode(), content_type="text/xml")
+    if as_json:
+        return Reply(200, json.dumps(body).encode())
+    return Reply(200, _xml_records(RECORD_TAGS[call], body).encode(), content_type="text/xml")
 
 
 def _error(message: str, as_json: bool) -> Reply:

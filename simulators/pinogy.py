@@ -24,9 +24,19 @@ Pinogy's public sample clients expect (the contract stated in the foundation iss
   ignores, answering in its default order (by `id`), as a server that does not support it might.
 - `served` counts the purchase orders served (list pages and single reads), for call-economy checks.
 
+Fault kinds of its own (`faults.add(kind, ...)`, see `misbehave`): `short` (a list page with only
+`keep` objects, the true total kept) and `ignore_offset` (every list page is the first one, announcing
+`total`, as a server that ignores `offset` would).
+
 The data is a seeded pet/music retailer's purchasing history (see `world.py`); tests mutate it with
 `open_po`, `add_line`, `remove_line`, `close_po`, `delete_po` and `vanish_po` and compare the warehouse
 with `truth()`.
+
+Fault switches on the data (a hostile or buggy API): `repeats = {po_id: "page" | "next page"}` lists a PO
+once more, right after itself or one page further on (the same position of the next page), and counts
+the copy in `total`, as an API whose list holds a record twice would; `open_po(opened=...)` can open a PO
+in the year 2999 (a typing error at the till); a PO field set to an unreadable value is served as it is
+(a value `datetime` cannot read sorts first, so ordering by it still answers).
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from simulators.base import ISSUED_SECRETS, Reply, Request, Simulator
+from simulators.base import ISSUED_SECRETS, Fault, Reply, Request, Simulator
 from simulators.pinogy_books import PinogyBooks
 from simulators.world import World, build_world
 
@@ -131,6 +141,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         self.served = 0
         self._sorted_cache: dict[str, list[int]] = {}
         self._page_cache: dict[tuple[str, ...], bytes] = {}
+        self.repeats: dict[int, str] = {}
         self._init_books(n_pos, seed, long_open_share)
 
     def _invalidate(self) -> None:
@@ -182,6 +193,22 @@ class PinogySimulator(Simulator, PinogyBooks):
             return self._get(int(request.path[len(prefix) :]), request.params)
         return _error(404, "not_found", "Resource doesn't exist")
 
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        if reply.status != 200 or request.path.rstrip("/") != "/api/purchase_orders":
+            return reply
+        if fault.kind == "ignore_offset":
+            reply = self._list({**request.params, "offset": "0"})
+        elif fault.kind != "short":
+            return super().misbehave(fault, request, reply)
+        body = json.loads(reply.body)
+        if fault.kind == "short":
+            body["objects"] = body["objects"][: fault.keep]
+            body["count"] = len(body["objects"])
+        else:
+            body["offset"] = int(request.params.get("offset", 0))
+            body["total"] = fault.total if fault.total is not None else body["total"]
+        return Reply(200, json.dumps(body).encode())
+
     def _check_signature(self, request: Request) -> str | None:
         params = request.params
         if params.get("accesskey") != self.access_key:
@@ -227,7 +254,7 @@ class PinogySimulator(Simulator, PinogyBooks):
         if {"*", order_by, field} & self.ignore_order_by:
             field, order_type = "id", "asc"
         with self._lock:
-            ids = self._sorted_ids(field, order_type)
+            ids = self._with_repeats(self._sorted_ids(field, order_type), limit)
             page = ids[offset : offset + limit]
             self.served += len(page)
             objects = [self._render(po_id, params) for po_id in page]
@@ -250,12 +277,26 @@ class PinogySimulator(Simulator, PinogyBooks):
             self._sorted_cache[key] = ids
         return self._sorted_cache[key]
 
+    def _with_repeats(self, ids: list[int], limit: int) -> list[int]:
+        """Return the list as served: each PO in `repeats` once more, in its page or the next one."""
+        if not self.repeats:
+            return ids
+        out = list(ids)
+        for po_id, where in self.repeats.items():
+            if po_id in out:
+                at = out.index(po_id) + (1 if where == "page" else limit)
+                out.insert(min(at, len(out)), po_id)
+        return out
+
     def _sort_key(self, po_id: int, field: str) -> tuple[Any, ...]:
         value = self.pos[po_id][field]
         if value is None:
             return (0, "")
         if field in ("opened_on", "closed_on", "expires_on"):
-            return (1, datetime.fromisoformat(value))
+            try:
+                return (1, datetime.fromisoformat(value))
+            except (TypeError, ValueError):
+                return (0, str(value))
         if isinstance(value, dict):
             return (1, json.dumps(value, sort_keys=True))
         return (1, value)

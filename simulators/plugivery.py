@@ -19,6 +19,12 @@ beyond what the doc says):
 The catalogue is the shared world's music products (`world.py`) plus `n_extra_products` the retailer does
 not stock (the demo uses a catalogue far larger than a night's budget); `now` is a settable clock so tests can
 move days, and `change_price` / `change_details` / `add_product` move the data.
+Fault switch: `repeats` (ids of products, promotions, brands or categories, which never collide) lists
+each such record twice in `list`, `list_promotions`, `list_brands` or `list_cats`, the copy right after
+the original. Any field can be set to a value the doc does not
+allow (a `date` of "yesterday" or 1e20); it is served as it is.
+Fault kind of its own (`faults.add("short", keep=N, ...)`): a read answering only its first `keep`
+records with `error` 0, as if that were all there is.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from simulators.base import Reply, Request, Simulator
+from simulators.base import Fault, Reply, Request, Simulator
 from simulators.world import World, build_world
 
 DAY = 86400
@@ -51,6 +57,14 @@ WINDOWS = {"day": DAY, "week": 7 * DAY, "month": 30 * DAY}
 
 def _f(value: Decimal) -> float:
     return float(value)
+
+
+def _recent(date: Any, since: float) -> bool:
+    """A `date` that is not a number ("yesterday") is listed in every window, as if just changed."""
+    try:
+        return float(date) >= since
+    except (TypeError, ValueError):
+        return True
 
 
 class PlugiverySimulator(Simulator):
@@ -76,6 +90,7 @@ class PlugiverySimulator(Simulator):
         self.allowed_ip, self.revoked = True, False
         self.reads: dict[str, int] = {}  # "YYYY-MM-DD" -> reads that day
         self.total_reads = 0
+        self.repeats: set[int] = set()
         self.brands = {
             b: {
                 "id": 10 + i,
@@ -224,6 +239,14 @@ class PlugiverySimulator(Simulator):
             return self._reply(params, data)
         return self._reply(params, 0 if data else 462, data)
 
+    def misbehave(self, fault: Fault, request: Request, reply: Reply) -> Reply:
+        if fault.kind != "short":
+            return super().misbehave(fault, request, reply)
+        body = json.loads(reply.body)
+        if isinstance(body.get("data"), list):
+            body["data"], body["error"], body["error_txt"] = body["data"][: fault.keep], 0, ""
+        return Reply(200, json.dumps(body).encode())
+
     def _read(self, act: str, params: dict[str, str]) -> Any:
         brand = params.get("brand_id")
         if act == "list":
@@ -231,28 +254,38 @@ class PlugiverySimulator(Simulator):
             if since != "all" and since not in WINDOWS:
                 return 455
             window = WINDOWS.get(since)
-            return [
-                {k: p[k] for k in ("id", "date", "msrp", "map", "cost", "reg_map", "reg_cost")}
-                for p in self.products.values()
-                if (window is None or p["date"] >= self.now - window)
-                and (not brand or str(p["brand_id"]) == brand)
-            ]
+            return self._with_repeats(
+                [
+                    {k: p[k] for k in ("id", "date", "msrp", "map", "cost", "reg_map", "reg_cost")}
+                    for p in self.products.values()
+                    if (window is None or _recent(p["date"], self.now - window))
+                    and (not brand or str(p["brand_id"]) == brand)
+                ]
+            )
         if act == "get":
             if not params.get("id"):
                 return 455
             product = self.products.get(int(params["id"])) if params["id"].isdigit() else None
             return dict(product) if product else []
         if act == "list_cats":
-            return list(self.categories.values())
+            return self._with_repeats(list(self.categories.values()))
         if act == "list_brands":
-            return list(self.brands.values())
+            return self._with_repeats(list(self.brands.values()))
         state = params.get("state")
-        return [
-            p
-            for p in self.promotions
-            if (state is None or str(p["state"]) == state)
-            and (not brand or str(self.products[p["prod_id"]]["brand_id"]) == brand)
-        ]
+        return self._with_repeats(
+            [
+                p
+                for p in self.promotions
+                if (state is None or str(p["state"]) == state)
+                and (not brand or str(self.products[p["prod_id"]]["brand_id"]) == brand)
+            ]
+        )
+
+    def _with_repeats(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for record in records:
+            out.extend([record, record] if record["id"] in self.repeats else [record])
+        return out
 
     def _reply(self, params: dict[str, str], error: int, data: Any = None) -> Reply:
         body = {

@@ -16,4 +16,6 @@ def full_read_due(
         return True
     if not every_days or not last_full_at:
         return False
-    return now - datetime.fromisoformat(last_full_at.replace("Z", "+00:00")) >= timedelta(days=every_days)
+    elapsed = now - datetime.fromisoformat(last_full_at.replace("Z", "+00:00"))
+    # A last full read more than a day in the future (the clock was wrong then) would never fall due.
+    return elapsed >= timedelta(days=every_days) or elapsed < -timedelta(days=1)

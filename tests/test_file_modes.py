@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.nightly import pipelines_dir_for
+from pipelines.publish import serving_path_for
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 from tests.conftest import cli, pinnacle_cart_env_for, pinogy_env_for, query
@@ -37,7 +38,13 @@ def test_everything_a_run_writes_is_owner_only_and_loaded_packages_are_deleted(
     assert cli("report", "--db", str(db), "--out", str(tmp_path / "report.html")).returncode == 0
 
     written = modes_under(tmp_path, skip={tmp_path / "project"})  # the test's own .dlt/ config folder
-    for name in (db.name, ".warehouse.lock", ".warehouse.dlt/retail_pinogy/trace.pickle", "report.html"):
+    for name in (
+        db.name,
+        "warehouse.serving.duckdb",
+        ".warehouse.lock",
+        ".warehouse.dlt/retail_pinogy/trace.pickle",
+        "report.html",
+    ):
         assert name in written
     assert any(name.startswith("share/") for name in written)
     open_to_others = {name: oct(mode) for name, mode in written.items() if mode & 0o077}
@@ -61,6 +68,7 @@ def test_group_readable_knob_shares_warehouse_and_exports_but_not_the_working_di
     exported = cli("export", "--db", str(db), "--to", str(tmp_path / "share"), env=env)
     assert exported.returncode == 0
     assert stat.S_IMODE(db.stat().st_mode) == 0o640
+    assert stat.S_IMODE(serving_path_for(db).stat().st_mode) == 0o640  # what BI reads
     files = list((tmp_path / "share").iterdir())
     assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o640}
     assert stat.S_IMODE((tmp_path / "share").stat().st_mode) & 0o050 == 0o050

@@ -13,9 +13,10 @@ import duckdb
 from pipelines.history import record_run
 from pipelines.lock import RunLock, lock_path_for
 from pipelines.nightly import SourceResult
+from pipelines.publish import publish
 from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
-from tests.conftest import REPO, cli, pinogy_env_for, plugivery_env_for, query
+from tests.conftest import cli, pinogy_env_for, plugivery_env_for, query
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_at_once(db: Path, pinogy_sim: PinogySimulator) -> None:
@@ -121,6 +122,7 @@ def test_export_writes_every_mart_atomically_and_row_for_row(db: Path, tmp_path:
             "create table analytics.fct_stuff as select range % 7 as thing_key, range * 1.5 as amount "
             "from range(1000)"
         )
+    publish(db)  # export reads the published serving file
     for fmt in ("parquet", "csv"):
         out = cli("export", "--to", str(tmp_path / fmt), "--format", fmt, "--db", str(db))
         assert out.returncode == 0, out.stderr
@@ -134,18 +136,3 @@ def test_export_writes_every_mart_atomically_and_row_for_row(db: Path, tmp_path:
                 f"select * from {reader}('{tmp_path / fmt / (table + '.' + fmt)}'))",
             )
             assert diff == [(0,)]
-
-
-def test_sql_prompt_answers_statements_from_stdin(db: Path) -> None:
-    with duckdb.connect(str(db)) as con:
-        con.execute("create schema analytics; create table analytics.t as select 42 as answer")
-    out = subprocess.run(
-        [sys.executable, "-m", "pipelines", "sql", "--db", str(db)],
-        input="select answer\nfrom analytics.t;\n.tables\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "42" in out.stdout and "analytics.t" in out.stdout

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.models import build
+from pipelines.publish import publish
 from simulators.pinogy import PinogySimulator
 from tests.conftest import REPO, cli, pinogy_env_for, query
 
@@ -52,8 +53,8 @@ def test_every_path_option_takes_quotes_semicolons_spaces_dashes_and_non_ascii(
     assert reported.returncode == 0, reported.stderr
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
 
-    prompt = subprocess.run(
-        [sys.executable, "-m", "pipelines", "sql", "--db", str(db)],
+    prompt = subprocess.run(  # the raw schemas are in the warehouse itself, not in the serving file
+        [sys.executable, "-m", "pipelines", "sql", "--db", str(db), "--warehouse"],
         input="select count(*) as n from pinogy.purchase_orders;\n",
         capture_output=True,
         text=True,
@@ -68,6 +69,7 @@ def test_every_path_option_takes_quotes_semicolons_spaces_dashes_and_non_ascii(
 def test_a_crafted_to_runs_no_extra_sql(db: Path, tmp_path: Path) -> None:
     with duckdb.connect(str(db)) as con:
         con.execute("create schema analytics; create table analytics.dim_thing as select 1 as thing_key")
+    publish(db)  # export reads the published serving file
     evil = tmp_path / "evil.csv"
     # Pasted into `copy ... to '<--to>/.dim_thing.parquet.partial'` this closed the quote, ran a second COPY
     # writing a file of its own choosing, and commented the rest out.

@@ -27,9 +27,10 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from sources.http import redact_errors
+from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, drop_repeats
 from sources.memory import release_freed_memory
 from sources.pinnacle_cart import settings
-from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
+from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError, record_key
 from sources.pinnacle_cart.fields import (
     ADDRESS,
     CUSTOMER_FIELDS,
@@ -41,7 +42,7 @@ from sources.pinnacle_cart.fields import (
     TOMBSTONE_HINT,
     column_hints,
 )
-from sources.pinnacle_cart.sync import OrderReadStats, needs_full_read, read_orders
+from sources.pinnacle_cart.sync import OrderReadStats, needs_full_read, parse_shop_date, read_orders
 from sources.pinnacle_cart.tables import (
     RecordError,
     TableBuilder,
@@ -51,6 +52,7 @@ from sources.pinnacle_cart.tables import (
     order_tables,
     product_tables,
 )
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 
 @dlt.source(name=settings.SOURCE_NAME, max_table_nesting=0)
@@ -65,6 +67,9 @@ def pinnacle_cart_source(
     full_refresh_every_days: int = settings.DEFAULT_FULL_REFRESH_EVERY_DAYS,
     shop_timezone: str = settings.DEFAULT_SHOP_TIMEZONE,
     full_refresh: bool = False,
+    cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    allow_shrink: bool = False,
 ) -> Sequence[DltResource]:
     """Return the Pinnacle Cart resources, configured from `[sources.pinnacle_cart]`."""
     client = PinnacleCartClient(api_url, username, password, token, api_type)
@@ -77,11 +82,21 @@ def pinnacle_cart_source(
             "set SOURCES__PINNACLE_CART__SHOP_TIMEZONE to an IANA zone such as America/New_York",
         ) from None
     client.version()  # one cheap call: a wrong URL or credentials fail here, before any table is touched
+    shrink = ShrinkGuard(max_shrink, allow_shrink)
     return (
-        orders(client, builder, order_lookback_days, full_refresh_every_days, batch_size, full_refresh),
-        customers(client, builder, batch_size, full_refresh),
-        products(client, builder, batch_size, full_refresh),
-        categories(client),
+        orders(
+            client,
+            builder,
+            order_lookback_days,
+            full_refresh_every_days,
+            batch_size,
+            full_refresh,
+            cursor_tolerance_hours,
+            shrink,
+        ),
+        customers(client, builder, batch_size, full_refresh, shrink),
+        products(client, builder, batch_size, full_refresh, shrink),
+        categories(client, shrink),
         inventory(client, builder, batch_size),
     )
 
@@ -120,27 +135,43 @@ def orders(
     full_refresh_every_days: int,
     batch_size: int,
     full_refresh: bool = False,
+    cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Orders placed since the last run plus those of the look-back window, each with items and options."""
     state = dlt.current.resource_state()
     now = datetime.now(UTC)
-    full = needs_full_read(state, now, full_refresh, full_refresh_every_days)
+    # The look-back anchor is a shop-local date: it may not pass the shop's clock plus the tolerance.
+    clock = CursorClock(settings.SOURCE_NAME, cursor_tolerance_hours, now, builder.zone)
+    saved = parse_shop_date(state.get("newest_date") or "")
+    full = needs_full_read(state, now, full_refresh, full_refresh_every_days) or clock.saved_in_future(
+        saved, "look-back anchor newest_date"
+    )
     disposition: Literal["replace", "merge"] = "replace" if full else "merge"
     order_hints = _parent_hints("orders", disposition, "order_id", column_hints(ORDER_FIELDS))
     item_hints = _hints("order_items", disposition, "order_id", column_hints(ORDER_ITEM_FIELDS))
     option_hints = _hints(
         "order_item_options", disposition, "order_id", column_hints(ORDER_ITEM_OPTION_FIELDS)
     )
-    stats = OrderReadStats()
+    stats = OrderReadStats(clock=clock)
+    rejects = Rejects(settings.SOURCE_NAME)
     for batch in read_orders(client, state, full, lookback_days, batch_size, stats):
-        order_table, item_table, option_table = _tables(order_tables, builder, batch, not full, "GetOrders")
-        yield dlt.mark.with_hints(order_table, order_hints, create_table_variant=True)
-        yield dlt.mark.with_hints(item_table, item_hints, create_table_variant=True)
-        yield dlt.mark.with_hints(option_table, option_hints, create_table_variant=True)
+        tables = _tables(order_tables, builder, batch, not full, "GetOrders", rejects, "orders")
+        if tables is None:
+            continue
+        yield dlt.mark.with_hints(tables[0], order_hints, create_table_variant=True)
+        yield dlt.mark.with_hints(tables[1], item_hints, create_table_variant=True)
+        yield dlt.mark.with_hints(tables[2], option_hints, create_table_variant=True)
+    clock.report_future()
+    yield from rejects.flush()
+    if full:  # a full read replaces orders: refuse one that holds clearly fewer than before
+        _check_shrink(shrink, "GetOrders (full read)", "orders", len(stats.seen), client, "GetOrderCount")
     release_freed_memory()  # the load step into DuckDB starts from what extract still holds
     # Reached only when every batch was read: dlt commits this state with the data it describes.
-    if full:
+    if full:  # a full read resets both positions to what it saw
         state["last_full_read_at"] = now.isoformat()
+        state["last_order_id"] = stats.max_order_id or 0
+        state["newest_date"] = stats.newest_date
     if stats.max_order_id is not None and stats.max_order_id > int(state.get("last_order_id") or 0):
         state["last_order_id"] = stats.max_order_id
     state.setdefault("last_order_id", stats.max_order_id or 0)
@@ -164,76 +195,127 @@ def orders(
 @dlt.resource(name="customers", write_disposition="merge")
 @redact_errors
 def customers(
-    client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
+    client: PinnacleCartClient,
+    builder: TableBuilder,
+    batch_size: int,
+    full_refresh: bool,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Every customer with their address book (the API has no change filter), merged on `user_id`."""
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
     customer_hints = _parent_hints("customers", disposition, "user_id", column_hints(CUSTOMER_FIELDS))
     address_hints = _hints("customer_addresses", disposition, "user_id", column_hints(ADDRESS))
+    rejects = Rejects(settings.SOURCE_NAME)
+    read = 0
     for batch in client.offset_batches("GetCustomers", "GetCustomerCount", batch_size):
-        customer_table, address_table = _tables(
-            customer_tables, builder, batch, disposition == "merge", "GetCustomers"
+        tables = _tables(
+            customer_tables, builder, batch, disposition == "merge", "GetCustomers", rejects, "customers"
         )
-        yield dlt.mark.with_hints(customer_table, customer_hints, create_table_variant=True)
-        yield dlt.mark.with_hints(address_table, address_hints, create_table_variant=True)
+        read += len(batch)
+        if tables is None:
+            continue
+        yield dlt.mark.with_hints(tables[0], customer_hints, create_table_variant=True)
+        yield dlt.mark.with_hints(tables[1], address_hints, create_table_variant=True)
+    yield from rejects.flush()
+    if disposition == "replace":
+        _check_shrink(shrink, "GetCustomers (full read)", "customers", read, client, "GetCustomerCount")
     state["api_count"] = client.counts["GetCustomerCount"]
 
 
 @dlt.resource(name="products", write_disposition="merge")
 @redact_errors
 def products(
-    client: PinnacleCartClient, builder: TableBuilder, batch_size: int, full_refresh: bool
+    client: PinnacleCartClient,
+    builder: TableBuilder,
+    batch_size: int,
+    full_refresh: bool,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Every product (all categories) with its option tree flattened, merged on `pid`."""
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
     product_hints = _parent_hints("products", disposition, "pid", column_hints(PRODUCT_FIELDS))
     option_hints = _hints("product_options", disposition, "pid", column_hints(PRODUCT_OPTION_FIELDS))
+    rejects = Rejects(settings.SOURCE_NAME)
+    read = 0
     for batch in client.product_batches(batch_size):
-        product_table, option_table = _tables(
-            product_tables, builder, batch, disposition == "merge", "GetProducts"
+        tables = _tables(
+            product_tables, builder, batch, disposition == "merge", "GetProducts", rejects, "products"
         )
-        yield dlt.mark.with_hints(product_table, product_hints, create_table_variant=True)
-        yield dlt.mark.with_hints(option_table, option_hints, create_table_variant=True)
+        read += len(batch)
+        if tables is None:
+            continue
+        yield dlt.mark.with_hints(tables[0], product_hints, create_table_variant=True)
+        yield dlt.mark.with_hints(tables[1], option_hints, create_table_variant=True)
+    yield from rejects.flush()
+    if disposition == "replace":
+        _check_shrink(shrink, "GetProducts (full read)", "products", read, client, "GetProductCount")
     state["api_count"] = client.counts["GetProductCount"]
 
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
 @redact_errors
-def categories(client: PinnacleCartClient) -> Iterator[pa.Table]:
+def categories(client: PinnacleCartClient, shrink: ShrinkGuard | None = None) -> Iterator[pa.Table]:
     """The category tree, flattened with a parent reference; small, so replaced every run."""
     tree = client.records("GetCategories")
     try:
-        yield category_table(tree)
+        table = category_table(tree)
     except RecordError as exc:
         raise PinnacleCartError("GetCategories", str(exc), "report the category to the shop") from None
+    # The API has no count of categories: the warehouse's tree is what a short reply is measured against.
+    _check_shrink(shrink, "GetCategories", "categories", table.num_rows, client, None)
+    yield table
 
 
-@dlt.resource(
-    name="inventory",
-    primary_key=["snapshot_date", "pid"],
-    merge_key="snapshot_date",
-    write_disposition="merge",
-    columns=column_hints([("snapshot_at", "", "ts")]),
-)
+# Hints per table variant, as above: on the decorator they would leak into the `rejects` table.
+@dlt.resource(name="inventory", write_disposition="merge")
 @redact_errors
-def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[pa.Table]:
+def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[Any]:
     """Today's stock of every product: one snapshot per day (a rerun replaces the day's rows as a set)."""
+    hints = dlt.mark.make_hints(
+        table_name="inventory",
+        primary_key=["snapshot_date", "pid"],
+        merge_key="snapshot_date",
+        write_disposition="merge",
+        columns=column_hints([("snapshot_at", "", "ts")]),
+    )
     snapshot_at = snapshot_clock()
     # Resources are read in turn, so `products` has counted the catalogue before this one starts; without
     # that count (inventory read alone) the read ends on an empty batch.
     known_total = client.counts.get("GetProductCount")
+    rejects, seen = Rejects(settings.SOURCE_NAME), set()  # type: ignore[var-annotated]
+
+    def build(_builder: TableBuilder, rows: list[dict[str, Any]], _tombstones: bool) -> pa.Table:
+        return inventory_table(builder, rows, snapshot_at.date(), snapshot_at)
+
     for batch in client.batches_until_empty("GetInventory", batch_size, known_total):
-        try:
-            yield inventory_table(builder, batch, snapshot_at.date(), snapshot_at)
-        except RecordError as exc:
-            raise PinnacleCartError("GetInventory", str(exc), "report the record to the shop") from None
+        table = _tables(
+            build, builder, drop_repeats(batch, seen, record_key), False, "GetInventory", rejects, "inventory"
+        )
+        if table is not None:
+            yield dlt.mark.with_hints(table, hints, create_table_variant=True)
+    yield from rejects.flush()
 
 
 def snapshot_clock() -> datetime:
     """Return the moment an inventory snapshot is taken (UTC); its date is the snapshot's key."""
     return datetime.now(UTC)
+
+
+def _check_shrink(
+    shrink: ShrinkGuard | None,
+    call: str,
+    table: str,
+    read: int,
+    client: PinnacleCartClient,
+    count_call: str | None,
+) -> None:
+    """Refuse a replacing read that holds clearly fewer records than the API counts or the warehouse."""
+    api_count = client.counts.get(count_call) if count_call else None
+    (shrink or ShrinkGuard()).check(
+        PinnacleCartError, call, table, read, held=held_rows(table), api_count=api_count
+    )
 
 
 def _full_read_disposition(state: Any, full_refresh: bool) -> Literal["replace", "merge"]:
@@ -242,11 +324,32 @@ def _full_read_disposition(state: Any, full_refresh: bool) -> Literal["replace",
 
 
 def _tables(
-    build: Any, builder: TableBuilder, batch: list[dict[str, Any]], tombstones: bool, call: str
+    build: Any,
+    builder: TableBuilder,
+    batch: list[dict[str, Any]],
+    tombstones: bool,
+    call: str,
+    rejects: Rejects,
+    resource: str,
 ) -> Any:
+    """Return the batch's tables (None when every record was rejected).
+
+    A record with an unreadable value is rejected whole, children included (they are replaced as a set),
+    and named in `pinnacle_cart.rejects`; a record whose key is missing or unreadable fails the source.
+    """
     try:
-        return build(builder, batch, tombstones)
+        try:
+            return build(builder, batch, tombstones)
+        except RecordError as exc:
+            if exc.field is None:
+                raise
+        good = rejects.screen(resource, batch, lambda one: build(builder, one, tombstones), _record_id)
+        return build(builder, good, tombstones) if good else None
     except RecordError as exc:
         raise PinnacleCartError(
             call, str(exc), "report the record to the shop; the run stopped before loading it"
         ) from None
+
+
+def _record_id(record: dict[str, Any]) -> Any:
+    return (record_key(record) or "?").split("=", 1)[-1]

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import requests
 
 from sources.http import RetryingSession, SourceError, answered, register_secret, require_secure_url
+from sources.integrity import drop_repeats
+from sources.paging import PageGuard, read_full_page
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.payload import PayloadError, from_json, parse_xml
 
@@ -153,21 +156,41 @@ class PinnacleCartClient:
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield batches read with `StartNumber`/`BatchSize` until the API's own count is reached.
 
-        The count is read first, so a shop that caps BatchSize below ours is still read to the end;
-        an empty batch ends the read too. Records added while paging sort after the count and arrive
-        next run.
+        The count is read first, so a shop that caps BatchSize below ours is still read to the end.
+        An empty batch before the count is read again (with the count) and then fails the source,
+        unless the count, read again, says the list ended there (records removed while paging).
+        Records added while paging sort after the count and arrive next run.
         """
         total = self.count(count_call, **filters)
         start = 0
         seen: set[str] = set()
+        guard = PageGuard(PinnacleCartError, VENDOR)
         while start < total:
-            batch = self.records(name, **filters, StartNumber=start, BatchSize=batch_size)
+            label = _label(name, filters, StartNumber=start)
+            batch = read_full_page(
+                partial(self.records, name, **filters, StartNumber=start, BatchSize=batch_size),
+                partial(self._empty_before_count, start, count_call, filters),
+                label,
+                PinnacleCartError,
+                VENDOR,
+                self.http.policy,
+            )
             if not batch:
                 break
+            guard.page(_keys(batch), label, total)
             fresh = _unseen(batch, seen)
             if fresh:
                 yield fresh
             start += len(batch)
+
+    def _empty_before_count(
+        self, start: int, count_call: str, filters: dict[str, Any], batch: list[dict[str, Any]]
+    ) -> str | None:
+        """Say what is missing when a batch at `start` is empty though the count, read again, is higher."""
+        if batch:
+            return None
+        total = self.count(count_call, **filters)
+        return None if start >= total else f"empty batch though {count_call} says {total}"
 
     def filtered_batches(self, name: str, batch_size: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         """Yield batches of a filtered read (`GetOrders LastDate=..`) until a batch shorter than asked.
@@ -178,8 +201,10 @@ class PinnacleCartClient:
         """
         start = 0
         seen: set[str] = set()
+        guard = PageGuard(PinnacleCartError, VENDOR)
         while True:
             batch = self.records(name, **filters, StartNumber=start, BatchSize=batch_size)
+            guard.page(_keys(batch), _label(name, filters, StartNumber=start))
             fresh = _unseen(batch, seen)
             if fresh:
                 yield fresh
@@ -197,48 +222,85 @@ class PinnacleCartClient:
         read: one call fewer a night. Records added after that count arrive next run, as with counts.
         """
         start = 0
+        guard = PageGuard(PinnacleCartError, VENDOR)
         while known_total is None or start < known_total:
             batch = self.records(name, StartNumber=start, BatchSize=batch_size)
             if not batch:
                 return
+            guard.page(_keys(batch), _label(name, {}, StartNumber=start), known_total)
             yield batch
             start += len(batch)
 
     def product_batches(self, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-        """Yield every product, `BatchSize`/`BatchPage` at a time (StartNumber is deprecated)."""
+        """Yield every product, `BatchSize`/`BatchPage` at a time (StartNumber is deprecated).
+
+        Pages are numbered, not offset, so a short page before the count would skip the products after
+        it: it is read again (with the count) and then fails the source.
+        """
         total = self.count("GetProductCount")
         page, read = settings.FIRST_BATCH_PAGE, 0
         seen: set[str] = set()
+        guard = PageGuard(PinnacleCartError, VENDOR)
         while read < total:
-            batch = self.records(
-                "GetProducts",
-                PrimaryCategory=settings.ALL_CATEGORIES,
-                BatchSize=batch_size,
-                BatchPage=page,
+            label = _label("GetProducts", {}, BatchPage=page)
+            batch = read_full_page(
+                partial(
+                    self.records,
+                    "GetProducts",
+                    PrimaryCategory=settings.ALL_CATEGORIES,
+                    BatchSize=batch_size,
+                    BatchPage=page,
+                ),
+                partial(self._short_product_page, read, batch_size),
+                label,
+                PinnacleCartError,
+                VENDOR,
+                self.http.policy,
             )
             if not batch:
                 break
+            guard.page(_keys(batch), label, total)
             fresh = _unseen(batch, seen)
             if fresh:
                 yield fresh
             read += len(batch)
             page += 1
 
+    def _short_product_page(self, read: int, batch_size: int, batch: list[dict[str, Any]]) -> str | None:
+        if len(batch) >= batch_size:
+            return None
+        total = self.count("GetProductCount")
+        if read + len(batch) >= total:
+            return None
+        return (
+            f"{len(batch)} products in a page of {batch_size} though GetProductCount says {total} and "
+            f"{read} were read before it (if the shop caps BatchSize, set batch_size to that cap)"
+        )
 
+
+VENDOR = "the shop"
 KEY_FIELDS = ("OrderId", "UserId", "PID")
 
 
+def _keys(batch: list[dict[str, Any]]) -> list[str | None]:
+    """Return each record's key (`OrderId`, `UserId` or `PID`), for telling a repeated page."""
+    return [record_key(r) for r in batch]
+
+
+def _label(name: str, filters: dict[str, Any], **position: Any) -> str:
+    """Return how errors name a call: `GetOrders LastOrder=1234 StartNumber=500` (never the URL)."""
+    return " ".join([name, *(f"{k}={v}" for k, v in {**filters, **position}.items())])
+
+
 def _unseen(batch: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
-    """Drop records already read in this pass: when the list shifts while we page (a record added or
-    removed before our offset), a record can come twice, and its child rows must not be loaded twice."""
-    fresh = []
-    for record in batch:
-        key = next((f"{f}={record[f]}" for f in KEY_FIELDS if record.get(f) not in (None, "")), None)
-        if key is None or key not in seen:
-            fresh.append(record)
-            if key is not None:
-                seen.add(key)
-    return fresh
+    """Keep one copy per record (the last in a batch) and drop records already read in this pass: when
+    the list shifts while we page, or the shop lists a record twice, its child rows must load once."""
+    return drop_repeats(batch, seen, record_key)
+
+
+def record_key(record: dict[str, Any]) -> str | None:
+    """Return `OrderId=..`, `UserId=..` or `PID=..`: the key of any record this API lists."""
+    return next((f"{f}={record[f]}" for f in KEY_FIELDS if record.get(f) not in (None, "")), None)
 
 
 def _fix_for_error(message: str) -> str:

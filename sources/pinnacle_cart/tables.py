@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sources.integrity import UnreadableValue
 from sources.pinnacle_cart.fields import (
     ADDRESS,
     ARROW,
@@ -47,7 +48,7 @@ NO = frozenset({"no", "n", "false", "0"})
 ZERO_DATES = frozenset({"0000-00-00", "0000-00-00 00:00:00"})
 
 
-class RecordError(ValueError):
+class RecordError(UnreadableValue):
     """A record that does not fit the contract (a number that is not a number, a missing key)."""
 
 
@@ -98,16 +99,7 @@ class TableBuilder:
                 raise RecordError(f"{what}: a record has no {path.split('|')[0]}")
             array = _fast_column(texts, kind)
             if array is None:  # something Arrow's cast does not take: convert value by value, as the doc says
-                convert = self._convert[kind]
-                values = []
-                for text in texts:
-                    try:
-                        values.append(None if text is None else convert(text))
-                    except (ValueError, InvalidOperation):
-                        raise RecordError(
-                            f"{what}: field {path.split('|')[0]} is not {kind}: {str(text)[:40]!r}"
-                        ) from None
-                array = pa.array(values, ARROW[kind])
+                array = self._slow_column(what, path, kind, texts)
             names.append(name)
             arrays.append(array)
             arrow_fields.append(pa.field(name, ARROW[kind], nullable=name not in keys))
@@ -123,6 +115,37 @@ class TableBuilder:
                 arrays.append(pa.array([row.get(tag) or None for row in rows], pa.string()))
                 arrow_fields.append(pa.field(column, pa.string()))
         return pa.Table.from_arrays(arrays, schema=pa.schema(arrow_fields))
+
+    def _slow_column(self, what: str, path: str, kind: str, texts: list[str | None]) -> pa.Array:
+        """Convert value by value; the first value that cannot be read (or does not fit) is named."""
+        convert, values = self._convert[kind], []
+        for text in texts:
+            try:
+                values.append(None if text is None else convert(text))
+            except (ValueError, InvalidOperation, OverflowError):
+                raise _unreadable(what, path, kind, text) from None
+        try:
+            return pa.array(values, ARROW[kind])
+        except (
+            pa.ArrowInvalid,
+            pa.ArrowTypeError,
+            OverflowError,
+        ):  # e.g. a number too large for DECIMAL(18,4)
+            for text, value in zip(texts, values, strict=True):
+                try:
+                    pa.array([value], ARROW[kind])
+                except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                    raise _unreadable(what, path, kind, text) from None
+            raise
+
+
+def _unreadable(what: str, path: str, kind: str, text: str | None) -> RecordError:
+    field = path.split("|")[0]
+    return RecordError(
+        f"{what}: field {field} is not {kind}: {str(text)[:40]!r}",
+        field if what.startswith("Get") else f"{what}: {field}",
+        text,
+    )
 
 
 def _texts(rows: Sequence[dict[str, Any]], path: str) -> list[str | None]:
@@ -314,6 +337,8 @@ def category_table(categories: Sequence[dict[str, Any]]) -> pa.Table:
         "path": [],
     }
 
+    row_of: dict[str, int] = {}  # a category listed twice keeps one row: the last copy's
+
     def walk(nodes: Any, parent: str | None, trail: list[str]) -> None:
         for node in items(nodes):
             if not isinstance(node, dict):
@@ -322,11 +347,13 @@ def category_table(categories: Sequence[dict[str, Any]]) -> pa.Table:
             if not category_id:
                 raise RecordError("GetCategories: a category has no CategoryId")
             title = _pick(node, "Title") or ""
-            out["category_id"].append(category_id)
-            out["title"].append(title or None)
-            out["parent_category_id"].append(parent)
-            out["depth"].append(len(trail) + 1)
-            out["path"].append(" > ".join([*trail, title]))
+            row = (category_id, title or None, parent, len(trail) + 1, " > ".join([*trail, title]))
+            at = row_of.setdefault(category_id, len(out["category_id"]))
+            for name, value in zip(out, row, strict=True):
+                if at == len(out[name]):
+                    out[name].append(value)
+                else:
+                    out[name][at] = value
             walk(node.get("Children"), category_id, [*trail, title])
 
     walk(list(categories), None, [])

@@ -21,11 +21,13 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from sources.http import redact_errors
+from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects
 from sources.memory import release_freed_memory
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient, PinogyError
 from sources.pinogy.sync import ReadStats, needs_full_read, parse_ts, read_purchase_orders
 from sources.pinogy.tables import LINE_COLUMNS, PO_COLUMNS, TOMBSTONE_HINT, RecordError, purchase_order_tables
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 
 @dlt.source(name=settings.SOURCE_NAME, max_table_nesting=0)
@@ -39,6 +41,9 @@ def pinogy_source(
     full_refresh_every_days: int = settings.DEFAULT_FULL_REFRESH_EVERY_DAYS,
     page_size: int = settings.MAX_PAGE_SIZE,
     full_refresh: bool = False,
+    cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    allow_shrink: bool = False,
 ) -> DltResource:
     """Return the Pinogy purchase-order resource, configured from `[sources.pinogy]`."""
     client = PinogyClient(api_host, access_key, secret_key, password, app_id)
@@ -48,6 +53,8 @@ def pinogy_source(
         full_refresh_every_days,
         min(page_size, settings.MAX_PAGE_SIZE),
         full_refresh,
+        cursor_tolerance_hours,
+        ShrinkGuard(max_shrink, allow_shrink),
     )
 
 
@@ -62,35 +69,53 @@ def purchase_orders(
     full_refresh_every_days: int,
     page_size: int,
     full_refresh: bool = False,
+    cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
+    shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Purchase orders opened since the last run or still open at it, each with all its lines."""
     state = dlt.current.resource_state()
     now = datetime.now(UTC)
-    full = needs_full_read(state, now, full_refresh, full_refresh_every_days)
-    stats = ReadStats()
+    clock = CursorClock(settings.SOURCE_NAME, cursor_tolerance_hours, now)
+    future = [
+        clock.saved_in_future(parse_ts(state[key]), f"cursor {key}")
+        for key in ("max_opened_on", "max_closed_on")
+        if state.get(key)
+    ]
+    full = needs_full_read(state, now, full_refresh, full_refresh_every_days) or any(future)
+    stats = ReadStats(clock=clock, rejects=Rejects(settings.SOURCE_NAME))
     with client:
         for batch in read_purchase_orders(client, state, full, lookback, page_size, stats):
-            if not batch:
-                continue
             # A night that ended up reading everything says so before its first batch: load it as a
             # full refresh (replace), which costs less than a merge and drops POs that vanished.
+            tables = _tables(batch, not stats.full, stats.rejects) if batch else None
+            if tables is None:
+                continue
             po_hints, line_hints = _hints("replace" if stats.full else "merge")
-            po_table, line_table = _tables(batch, tombstones=not stats.full)
-            yield dlt.mark.with_hints(po_table, po_hints, create_table_variant=True)
-            yield dlt.mark.with_hints(line_table, line_hints, create_table_variant=True)
+            yield dlt.mark.with_hints(tables[0], po_hints, create_table_variant=True)
+            yield dlt.mark.with_hints(tables[1], line_hints, create_table_variant=True)
     stats.progress.done()
+    if stats.full:  # a full read replaces both tables: it must hold what the API and the warehouse hold
+        (shrink or ShrinkGuard()).check(
+            PinogyError,
+            f"GET {settings.PURCHASE_ORDERS_PATH} (full read)",
+            "purchase_orders",
+            stats.pos,
+            held=held_rows("purchase_orders"),
+            api_count=client.last_total,
+        )
+    clock.report_future()
+    yield from stats.rejects.flush()
     release_freed_memory()  # the load step into DuckDB starts from what extract still holds
     # Reached only when every page was read: dlt commits this state with the data it describes.
     # Every PO open at the last run was read again (or has vanished), so the open set is what was seen.
     state["open_pos"] = dict(stats.seen_open)
     if stats.full:
         state["last_full_refresh_at"] = now.isoformat()
-    previous = state.get("max_opened_on")
-    if stats.max_opened_on and (not previous or parse_ts(stats.max_opened_on) > parse_ts(previous)):
-        state["max_opened_on"] = stats.max_opened_on
-    previous = state.get("max_closed_on")
-    if stats.max_closed_on and (not previous or parse_ts(stats.max_closed_on) > parse_ts(previous)):
-        state["max_closed_on"] = stats.max_closed_on
+    # A read of everything resets both cursors to what it saw (never past the clock: `_seen` held them).
+    for key, seen in (("max_opened_on", stats.max_opened_on), ("max_closed_on", stats.max_closed_on)):
+        previous = state.get(key)
+        if stats.full or (seen and (not previous or parse_ts(seen) > parse_ts(previous))):
+            state[key] = seen
     state["last_run"] = {
         "mode": stats.mode,
         "pages": stats.pages,
@@ -115,9 +140,21 @@ def _hints(disposition: Literal["replace", "merge"]) -> tuple[Any, Any]:
     return po_hints, line_hints
 
 
-def _tables(batch: list[dict[str, Any]], tombstones: bool) -> tuple[pa.Table, pa.Table]:
+def _tables(
+    batch: list[dict[str, Any]], tombstones: bool, rejects: Rejects
+) -> tuple[pa.Table, pa.Table] | None:
+    """Return the batch as PO and line tables; a PO with an unreadable value (its own or a line's) is
+    rejected whole, since its lines are replaced as a set. A PO without a key fails the source."""
     try:
-        return purchase_order_tables(batch, tombstones)
+        try:
+            return purchase_order_tables(batch, tombstones)
+        except RecordError as exc:
+            if exc.field is None:
+                raise
+        good = rejects.screen(
+            "purchase_orders", batch, lambda one: purchase_order_tables(one, tombstones), _po_id
+        )
+        return purchase_order_tables(good, tombstones) if good else None
     except RecordError as exc:
         ids = f"{batch[0].get('id')}..{batch[-1].get('id')}"
         raise PinogyError(
@@ -125,3 +162,7 @@ def _tables(batch: list[dict[str, Any]], tombstones: bool) -> tuple[pa.Table, pa
             str(exc),
             "report the record to Pinogy; the run stopped before loading it",
         ) from None
+
+
+def _po_id(po: dict[str, Any]) -> Any:
+    return po.get("id")

@@ -26,6 +26,7 @@ from sources.http import (
     register_secret,
     require_secure_url,
 )
+from sources.paging import PageGuard, read_full_page
 from sources.pinogy import settings
 
 log = logging.getLogger("retail.pinogy")
@@ -166,11 +167,20 @@ class PinogyClient:
         """
         previous_total: int | None = None
         rereads = 0
+        furthest = -1  # the furthest offset read: pages up to it are read again after stepping back
+        guard = PageGuard(PinogyError, "Pinogy", slack=settings.MAX_PAGE_REREADS + 2)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pinogy-read-ahead") as pool:
             pending = pool.submit(self._purchase_order_page, order_by, order_type, page_size, offset)
             while True:
                 body, objects = pending.result()
                 total = self.last_total = int(body.get("total", 0))
+                guard.page(
+                    [po["id"] for po in objects],
+                    f"GET {settings.PURCHASE_ORDERS_PATH} offset={offset}",
+                    total,
+                    reread=offset <= furthest,
+                )
+                furthest = max(furthest, offset)
                 if (
                     previous_total is not None
                     and total != previous_total
@@ -205,6 +215,7 @@ class PinogyClient:
     def _purchase_order_page(
         self, order_by: str, order_type: str, page_size: int, offset: int
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Return one list page; an empty page before the API's total is read again, then an error."""
         params = {
             "limit": page_size,
             "offset": offset,
@@ -212,8 +223,19 @@ class PinogyClient:
             "order_type": order_type,
             "fields_include": "lines",
         }
-        body = self.get(settings.PURCHASE_ORDERS_PATH, params)
-        return body, _page_objects(body, f"GET {settings.PURCHASE_ORDERS_PATH} offset={offset}")
+        call = f"GET {settings.PURCHASE_ORDERS_PATH} offset={offset}"
+
+        def fetch() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            body = self.get(settings.PURCHASE_ORDERS_PATH, params)
+            return body, _page_objects(body, call)
+
+        def shortfall(page: tuple[dict[str, Any], list[dict[str, Any]]]) -> str | None:
+            total = _total(page[0], call)
+            if page[1] or offset >= total:
+                return None
+            return f"empty page though the API's total is {total} purchase orders"
+
+        return read_full_page(fetch, shortfall, call, PinogyError, "Pinogy", self.http.policy)
 
     def purchase_order(self, po_id: int) -> dict[str, Any] | None:
         """Return one purchase order with its lines, or None if the API no longer has it."""
@@ -264,6 +286,7 @@ def _page_objects(body: Any, call: str) -> list[dict[str, Any]]:
         raise PinogyError(
             call, "reply is not a {count, objects, offset, total} page", "report this to Pinogy"
         )
+    _total(body, call)
     objects: list[dict[str, Any]] = body["objects"]
     for obj in objects:
         if not isinstance(obj, dict) or obj.get("id") is None or not obj.get("opened_on"):
@@ -271,6 +294,15 @@ def _page_objects(body: Any, call: str) -> list[dict[str, Any]]:
                 call, "a purchase order in the page has no id or opened_on", "report this to Pinogy"
             )
     return objects
+
+
+def _total(body: dict[str, Any], call: str) -> int:
+    try:
+        return int(body["total"])
+    except (TypeError, ValueError):
+        raise PinogyError(
+            call, f"the page's total is not a number: {str(body['total'])[:20]!r}", "report this to Pinogy"
+        ) from None
 
 
 def dumps_options(value: Any) -> str | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sources.integrity import CursorClock, Rejects, drop_repeats
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient
 from sources.pinogy.walks import (
@@ -48,6 +49,38 @@ class ReadStats:
     max_closed_on: str | None = None
     read_ids: set[int] = field(default_factory=set)
     progress: ProgressLog = field(default_factory=lambda: ProgressLog("pinogy", "purchase orders"))
+    clock: CursorClock = field(default_factory=lambda: CursorClock(settings.SOURCE_NAME))
+    rejects: Rejects = field(default_factory=lambda: Rejects(settings.SOURCE_NAME))
+
+
+def readable_ts(value: Any) -> datetime | None:
+    """Return an ISO timestamp with a zone, or None when it cannot be read (e.g. a negative year)."""
+    try:
+        moment = parse_ts(value)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def readable(page: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
+    """Return `page` without POs whose `opened_on` cannot be read, each rejected by name.
+
+    `opened_on` orders the walks and moves the cursor, so it is checked before anything else. The same
+    list comes back when nothing was rejected.
+    """
+    good = [po for po in page if readable_ts(po.get("opened_on")) is not None]
+    if len(good) == len(page):
+        return page
+    for po in page:
+        if readable_ts(po.get("opened_on")) is None:
+            stats.rejects.add(
+                "purchase_orders",
+                po.get("id"),
+                "opened_on",
+                po.get("opened_on"),
+                "not an ISO timestamp with a zone",
+            )
+    return good
 
 
 def needs_full_read(
@@ -105,12 +138,13 @@ def read_purchase_orders(
     horizon: datetime | None = cutoff  # None: no order to stop by, page to the end
 
     def inside_window(page: list[dict[str, Any]]) -> bool:  # then the next page is surely wanted too
-        return horizon is None or parse_ts(page[-1]["opened_on"]) >= horizon
+        edge = readable_ts(page[-1].get("opened_on"))
+        return horizon is None or (edge is not None and edge >= horizon)
 
     newest_first = client.purchase_order_pages(
         settings.ORDER_BY_OPENED_ON, "desc", page_size, read_ahead=inside_window
     )
-    first = next(newest_first, [])
+    first = readable(next(newest_first, []), stats)
     opened_order = DescendingCheck(opened_key)
     everything = _why_read_everything(first, opened_order, cutoff, client.last_total, page_size)
     if everything:
@@ -159,8 +193,11 @@ def read_purchase_orders(
     # New POs, newest first; what is still missing is reached by paging on or one by one (today's walk).
     first_edge: datetime | None = None
     n_paged = 0
-    for page in itertools.chain([first] if first else [], newest_first):
+    for raw_page in itertools.chain([first] if first else [], newest_first):
         stats.pages += 1
+        page = readable(raw_page, stats)
+        if not page:
+            continue
         n_paged += len(page)
         first_edge = first_edge or parse_ts(page[0]["opened_on"])
         edge = parse_ts(page[-1]["opened_on"])
@@ -253,19 +290,34 @@ def _remaining(previously_open: dict[str, str], seen: set[str]) -> list[tuple[st
 
 
 def _seen(pos: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
-    """Record a batch in `stats` and return it without POs already read this run (offsets can shift)."""
+    """Record a batch in `stats` and return it with one copy per PO: the last within the batch, none for
+    a PO already read this run (offsets can shift), none whose `opened_on` is unreadable (rejected)."""
     stats.progress.page(len(pos))
-    pos = [po for po in pos if po["id"] not in stats.read_ids]
-    stats.read_ids.update(po["id"] for po in pos)
+    pos = drop_repeats(readable(pos, stats), stats.read_ids, _po_id)
     for po in pos:
         stats.pos += 1
         if po.get("is_open"):
             stats.seen_open[str(po["id"])] = po["opened_on"]
         else:
             stats.seen_open.pop(str(po["id"]), None)
-        if stats.max_opened_on is None or parse_ts(po["opened_on"]) > parse_ts(stats.max_opened_on):
-            stats.max_opened_on = po["opened_on"]
-        closed = po.get("closed_on")
-        if closed and (stats.max_closed_on is None or parse_ts(closed) > parse_ts(stats.max_closed_on)):
-            stats.max_closed_on = closed
+        stats.max_opened_on = _later(stats, po, "opened_on", stats.max_opened_on)
+        stats.max_closed_on = _later(stats, po, "closed_on", stats.max_closed_on)
     return pos
+
+
+def _later(stats: ReadStats, po: dict[str, Any], key: str, cursor: str | None) -> str | None:
+    """Return the later of `cursor` and the PO's `key`, held to the clock (a PO from 2999 is named).
+
+    An unreadable value leaves the cursor as it is; the table contract rejects that PO.
+    """
+    moment = readable_ts(po.get(key))
+    if moment is None:
+        return cursor
+    held = stats.clock.clamp(moment, f"purchase order {po['id']}", key)
+    if cursor is not None and held <= parse_ts(cursor):
+        return cursor
+    return po[key] if held == moment else held.isoformat()
+
+
+def _po_id(po: dict[str, Any]) -> Any:
+    return po.get("id")

@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sources.integrity import UnreadableValue, drop_repeats
+
 MONEY = pa.decimal128(18, 4)
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -115,7 +117,7 @@ LINE_COLUMNS = column_hints(LINE_TYPES)
 TOMBSTONE_HINT = {TOMBSTONE: {"data_type": "bool", "hard_delete": True}}
 
 
-class RecordError(ValueError):
+class RecordError(UnreadableValue):
     """A record that does not fit the contract (a number that is not a number, a missing key)."""
 
 
@@ -165,7 +167,9 @@ def _typed_array(name: str, values: list[Any], arrow_type: pa.DataType) -> pa.Ar
         return _cast(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         bad = next((v for v in values if v is not None and not _fits(v, arrow_type)), "?")
-        raise RecordError(f"field {name!r} has a value that is not {arrow_type}: {str(bad)[:40]!r}") from exc
+        raise RecordError(
+            f"field {name!r} has a value that is not {arrow_type}: {str(bad)[:40]!r}", name, bad
+        ) from exc
 
 
 _VIA_TEXT = (MONEY, UTC_TIMESTAMP, pa.date32())
@@ -209,5 +213,18 @@ def purchase_order_tables(
             lines.append(
                 {**line, "transaction_id": po["id"]} if line.get("transaction_id") != po["id"] else line
             )
-    line_table = to_table(lines, {**LINE_TYPES, TOMBSTONE: pa.bool_()}, keys=("id", "transaction_id"))
+    try:
+        line_table = to_table(
+            drop_repeats(lines, set(), _line_key),
+            {**LINE_TYPES, TOMBSTONE: pa.bool_()},
+            ("id", "transaction_id"),
+        )
+    except RecordError as exc:
+        if exc.field is None:
+            raise
+        raise RecordError(f"a line's {exc}", f"lines.{exc.field}", exc.value) from None
     return to_table(pos, PO_TYPES), line_table
+
+
+def _line_key(line: dict[str, Any]) -> Any:
+    return line.get("id")

@@ -49,7 +49,11 @@ def opened_key(po: dict[str, Any]) -> datetime:
 
 
 def closed_key(po: dict[str, Any]) -> datetime | None:
-    return parse_ts(po["closed_on"]) if po.get("closed_on") else None
+    """A PO's `closed_on`; None when unset or unreadable (that PO is rejected by the table contract)."""
+    try:
+        return parse_ts(po["closed_on"]) if po.get("closed_on") else None
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 @dataclass

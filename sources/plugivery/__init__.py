@@ -13,6 +13,15 @@ A run: `info` (free) → `list` with the smallest `since` window covering the ti
 `list_promotions` → brands and categories if not yet read today → `get` for new or changed products,
 oldest change first, with what is left of the budget; the rest waits in state for the next nights.
 A quota error (472/473/474) stops the calls; what was read loads, and the run is reported *deferred*.
+
+Records: a product, promotion, brand or category listed twice is kept once (the last copy). A product
+or promotion whose `date`/`start`/`end` is not a Unix time ("yesterday", 1e20) is rejected by name into
+`plugivery.rejects` and the rest loads. A product's `date` is compared with the last one seen for
+equality, not order, so a date in the future cannot hide a later change; the list position
+(`last_list_at`, on the API's clock) is kept within our clock plus `cursor_tolerance_hours`. The read
+ledger follows the API's own day and month (its quota resets on its clock) and starts afresh whenever
+that day changes, in either direction, with the API's counters from `info` winning: a wrong API clock
+cannot leave it stuck.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,9 +37,17 @@ import dlt
 from dlt.sources import DltResource
 
 from sources.http import redact_errors, report_deferred
+from sources.integrity import (
+    DEFAULT_CURSOR_TOLERANCE_HOURS,
+    CursorClock,
+    Rejects,
+    UnreadableValue,
+    drop_repeats,
+)
 from sources.plugivery import settings
 from sources.plugivery.budget import Budget, current_ledger, since_window, sync_with_info
-from sources.plugivery.client import PlugiveryClient, QuotaExhausted, as_records
+from sources.plugivery.client import PlugiveryClient, PlugiveryError, QuotaExhausted, as_records
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 log = logging.getLogger("retail.plugivery")
 
@@ -53,9 +71,18 @@ def plugivery_source(
     month_limit: int = settings.DEFAULT_MONTH_LIMIT,
     headroom: int = settings.DEFAULT_HEADROOM,
     full_refresh: bool = False,
+    cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    allow_shrink: bool = False,
 ) -> DltResource:
     """Return the Plugivery catalog resource, configured from `[sources.plugivery]`."""
-    return catalog(PlugiveryClient(api_url, token), Budget(day_limit, month_limit, headroom), full_refresh)
+    return catalog(
+        PlugiveryClient(api_url, token),
+        Budget(day_limit, month_limit, headroom),
+        full_refresh,
+        cursor_tolerance_hours,
+        ShrinkGuard(max_shrink, allow_shrink),
+    )
 
 
 class _Spent(Exception):
@@ -73,17 +100,51 @@ def _money(value: Any) -> Decimal | str | None:
         return str(value)
 
 
-def _when(epoch: Any) -> Any:
-    return None if epoch in (None, "", 0) else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+def _when(epoch: Any, field: str = "date") -> Any:
+    """Return a Unix time as ISO text (None when unset); raise `UnreadableValue` when it is not one."""
+    if epoch in (None, "", 0):
+        return None
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+    except (TypeError, ValueError, OverflowError, OSError):  # "yesterday", 1e20, NaN
+        raise UnreadableValue(f"{field} is not a Unix time", field, epoch) from None
+
+
+def _id(record: dict[str, Any]) -> Any:
+    return record.get("id")
 
 
 @dlt.resource(name="products", write_disposition="merge")
 @redact_errors
-def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False) -> Iterator[Any]:
+def catalog(
+    client: PlugiveryClient,
+    budget: Budget,
+    full_refresh: bool = False,
+    cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
+    shrink: ShrinkGuard | None = None,
+) -> Iterator[Any]:
     """The catalog within tonight's read budget; see the module docstring for the order of calls."""
     state = dlt.current.resource_state()
-    if full_refresh:
-        state.pop("last_list_at", None)  # ask for since=all; details already fetched stay valid
+    guard = shrink or ShrinkGuard()
+    clock = CursorClock(settings.SOURCE_NAME, cursor_tolerance_hours)
+    rejects = Rejects(settings.SOURCE_NAME)
+
+    def complete(
+        call: str, table: str, records: list[dict[str, Any]], held: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Return a whole-list read, refused when clearly shorter than the table it stands for."""
+        held = held if held is not None else held_rows(table)
+        guard.check(PlugiveryError, call, table, len(records), held=held)
+        return records
+
+    last_list_at = state.get("last_list_at")
+    if full_refresh or (
+        last_list_at is not None
+        and clock.saved_in_future(datetime.fromtimestamp(last_list_at, UTC), "list position last_list_at")
+    ):
+        # since=all and today's brands and categories again; details already fetched stay valid.
+        state.pop("last_list_at", None)
+        state.pop("reference_day", None)
     info = client.info()
     now = client.server_now or int(time.time())
     ledger = current_ledger(state, now)
@@ -115,63 +176,61 @@ def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False)
     def rows(table: str, records: list[dict[str, Any]]) -> Any:
         return dlt.mark.with_hints(records, hints[table], create_table_variant=True)
 
+    def price_row(r: dict[str, Any]) -> dict[str, Any]:
+        date = _when(r.get("date"))
+        if date is not None:  # a product dated in the future loads; the summary names it
+            clock.clamp(datetime.fromtimestamp(int(r["date"]), UTC), f"product {r['id']}", "date")
+        return {"id": r["id"], "date": date, **{f: _money(r.get(f)) for f in PRICE_FIELDS}}
+
+    def promotion_row(p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **p,
+            "start": _when(p.get("start"), "start"),
+            "end": _when(p.get("end"), "end"),
+            **{f: _money(p.get(f)) for f in PROMO_MONEY},
+        }
+
     try:
         window = since_window(state.get("last_list_at"), now)
-        listed = as_records(read("list", since=window), f"act=list since={window}")
-        changed = [r for r in listed if int(r.get("date") or 0) > seen.get(str(r["id"]), -1)]
-        if listed:
-            yield rows(
-                "products",
-                [
-                    {
-                        "id": r["id"],
-                        "date": _when(r.get("date")),
-                        **{f: _money(r.get(f)) for f in PRICE_FIELDS},
-                    }
-                    for r in listed
-                ],
-            )
+        listed = drop_repeats(as_records(read("list", since=window), f"act=list since={window}"), set(), _id)
+        if window == "all":
+            # Every product: the last-list mark moves on only after a complete list. `products` keeps
+            # products the catalogue dropped, so the measure is the last complete list, once there is one.
+            complete("act=list since=all", "products", listed, state.get("listed_all"))
+            state["listed_all"] = len(listed)
+        priced = rejects.convert("products", listed, price_row, _id)
+        # Equality, not order: a date in the future must not hide the product's next real change.
+        changed = [(r, row) for r, row in priced if int(r.get("date") or 0) != seen.get(str(r["id"]))]
+        if priced:
+            yield rows("products", [row for _, row in priced])
         if changed:
-            yield rows(
-                "product_prices",
-                [
-                    {
-                        "id": r["id"],
-                        "date": _when(r.get("date")),
-                        **{f: _money(r.get(f)) for f in PRICE_FIELDS},
-                    }
-                    for r in changed
-                ],
-            )
-        for r in changed:
+            yield rows("product_prices", [row for _, row in changed])
+        for r, _ in changed:
             seen[str(r["id"])] = int(r.get("date") or 0)
             queue[str(r["id"])] = int(r.get("date") or 0)
-        state["last_list_at"] = now
+        # The list position is on the API's clock, which may not run ahead of ours beyond the tolerance.
+        state["last_list_at"] = min(
+            now, clock.clamp(datetime.fromtimestamp(now, UTC), "the API's clock", "now").timestamp()
+        )
         log.info(
             "plugivery: list since=%s: %d products, %d new or changed", window, len(listed), len(changed)
         )
 
-        promotions = as_records(read("list_promotions"), "act=list_promotions")
-        if promotions:
-            yield rows(
-                "promotions",
-                [
-                    {
-                        **p,
-                        "start": _when(p.get("start")),
-                        "end": _when(p.get("end")),
-                        **{
-                            f: _money(p.get(f))
-                            for f in ("msrp", "promo_map", "promo_cost", "reg_map", "reg_cost")
-                        },
-                    }
-                    for p in promotions
-                ],
-            )
+        promotions = drop_repeats(as_records(read("list_promotions"), "act=list_promotions"), set(), _id)
+        promoted = rejects.convert("promotions", promotions, promotion_row, _id)
+        if promoted:
+            yield rows("promotions", [row for _, row in promoted])
         if state.get("reference_day") != ledger["day"]:
-            yield rows("brands", as_records(read("list_brands"), "act=list_brands"))
-            yield rows("categories", as_records(read("list_cats"), "act=list_cats"))
+            for table, act in (("brands", "list_brands"), ("categories", "list_cats")):
+                records = drop_repeats(as_records(read(act), f"act={act}"), set(), _id)
+                yield rows(table, complete(f"act={act}", table, records))
             state["reference_day"] = ledger["day"]
+
+        def detail_row(record: dict[str, Any]) -> dict[str, Any]:
+            return {k: record.get(k) for k in DETAIL_FIELDS} | {
+                "date": _when(record.get("date")),
+                "fetched_at": _when(now),
+            }
 
         details: list[dict[str, Any]] = []
         stopped: Exception | None = None
@@ -180,11 +239,10 @@ def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False)
                 if budget.left(ledger) <= 0:
                     break
                 records = as_records(read("get", id=product_id), f"act=get id={product_id}")
-                for record in records[:1]:  # 462 "No Result": the product is gone; nothing to keep
-                    details.append(
-                        {k: record.get(k) for k in DETAIL_FIELDS}
-                        | {"date": _when(record.get("date")), "fetched_at": _when(now)}
-                    )
+                # 462 "No Result": the product is gone; nothing to keep. An unreadable date is rejected
+                # (the read is spent; its next change queues it again).
+                for _, row in rejects.convert("product_details", records[:1], detail_row, _id):
+                    details.append(row)
                 del queue[product_id]
         except (QuotaExhausted, _Spent) as exc:
             stopped = exc  # keep what was fetched before the quota ran out
@@ -197,6 +255,8 @@ def catalog(client: PlugiveryClient, budget: Budget, full_refresh: bool = False)
     except QuotaExhausted as exc:
         report_deferred(settings.SOURCE_NAME, f"{exc}; {len(queue)} products wait for details")
         log.warning("plugivery: stopping early: %s; what was read is kept", exc)
+    clock.report_future()
+    yield from rejects.flush()
     state["last_run"] = {"reads": client.reads, "queue": len(queue), "reads_today": ledger["day_reads"]}
     if queue:
         log.info("plugivery: %d products still wait for details (next nights)", len(queue))

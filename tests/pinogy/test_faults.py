@@ -126,7 +126,6 @@ MISSING_KEY_PAGE = {"count": 1, "objects": [{"opened_on": "2026-01-01T00:00:00Z"
     [
         _malformed("truncated JSON", None, "malformed JSON"),
         _malformed("record missing its key", MISSING_KEY_PAGE, "has no id"),
-        _malformed("number as text", "bad-number", "grand_total"),
         _malformed("unknown error code", "teapot", "unexpected HTTP 418"),
     ],
 )
@@ -140,12 +139,9 @@ def test_malformed_page_fails_the_source_and_keeps_state(
 ) -> None:
     run(db, ["pinogy"])
     before = query(db, "select count(*) from pinogy.purchase_orders")
-    new_po = pinogy_sim.open_po(n_lines=2)
+    pinogy_sim.open_po(n_lines=2)
     if body is None:
         pinogy_sim.faults.add("truncate", path_contains="/api/purchase_orders")
-    elif body == "bad-number":
-        pinogy_sim.pos[new_po]["grand_total"] = "12,50 EUR"
-        pinogy_sim._invalidate()
     elif body == "teapot":
         pinogy_sim.faults.add(
             "status", status=418, body=b'{"error": "teapot"}', path_contains="/api/purchase_orders"
@@ -159,9 +155,6 @@ def test_malformed_page_fails_the_source_and_keeps_state(
     assert failed.error is not None and failed.error.startswith("pinogy: GET /api/purchase_orders")
     assert problem in failed.error
     assert query(db, "select count(*) from pinogy.purchase_orders") == before
-    if body == "bad-number":
-        pinogy_sim.pos[new_po]["grand_total"] = "12.50"
-        pinogy_sim._invalidate()
     [again] = run(db, ["pinogy"])  # the state did not advance: the next run picks up the new PO
     fault_record.record(
         **figures(db, pinogy_sim), retries=0, exit_status=f"{failed.status}, then {again.status}"
