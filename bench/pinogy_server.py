@@ -18,7 +18,6 @@ from datetime import timedelta
 from simulators.base import Reply, Request
 from simulators.pinogy import PinogySimulator
 
-
 # The orders a night reads (sources/pinogy/settings.py) and how many of their first pages to render.
 NIGHT_ORDERS = (("txn_opened_on", "desc"), ("is_open", "desc"), ("closed_on", "desc"))
 NIGHT_PAGES = 10
@@ -29,7 +28,9 @@ class BenchPinogy(PinogySimulator):
 
     def _list(self, params: dict[str, str]) -> Reply:
         """Answer a list page from the cache of rendered pages, so the loader is what is measured."""
-        key = tuple(params.get(k, "") for k in ("limit", "offset", "order_by", "order_type", "fields_include"))
+        key = tuple(
+            params.get(k, "") for k in ("limit", "offset", "order_by", "order_type", "fields_include")
+        )
         with self._lock:
             cached = self._page_cache.get(key)
             if cached is not None:

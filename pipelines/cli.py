@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,8 @@ EPILOG = """examples:
   python -m pipelines run --sources pinogy --db /data/retail.duckdb
   python -m pipelines run --full-refresh           # re-read everything, drop what vanished upstream
   python -m pipelines run --dry-run                # check config and connectivity, load nothing
-  python -m pipelines status --max-age-hours 26    # for monitors: exit 1 when a source is stale
+  python -m pipelines status --max-age-hours 26    # for cron/monitors: silent and 0 unless stale
+  python -m pipelines status --json                # the same state as JSON, for dashboards
   python -m pipelines export --to /srv/share       # every mart as Parquet, replaced atomically
   python -m pipelines sql                          # the duckdb shell on the serving file (read-only)
   python -m pipelines migrate-storage --db X       # once: make an older warehouse readable by DuckDB 1.4+
@@ -37,8 +39,8 @@ EPILOG = """examples:
 
 exit status: 0 when every selected source loaded (or was deferred), 1 when any failed or an SQL test
 failed, 2 on a usage error (a --db, --to or --out path that cannot be used: one line says why), 3 when
-another run or program holds the warehouse (the line names its PID); `status` exits 1 when a source
-is stale."""
+another run or program holds the warehouse (the line names its PID), 143/130 when SIGTERM/SIGINT stopped
+the run; `status` exits 1 when a source is stale or the last run's SQL tests failed."""
 
 
 def _source_list(text: str) -> list[str]:
@@ -121,9 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser(
         "status",
-        help="last successful load per source, its age; non-zero exit when stale (for monitors)",
-        description="Print, per source, the last successful load and its age from the run history (ops "
-        "schema); exit 1 when any selected source is older than --max-age-hours or never loaded.",
+        help="silent when fresh; else each source's last load, age and last error, exit 1 (for cron)",
+        description="Check the run history (ops schema). When every selected source loaded within "
+        "--max-age-hours and the last run's SQL tests passed, print nothing and exit 0 (so cron mails only "
+        "on trouble); otherwise print, per source, the last successful load, its age and its last error, "
+        "post an alert if a webhook is configured, and exit 1.",
     )
     status.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
     status.add_argument("--sources", type=_source_list, default=list(SOURCES), help="sources to check")
@@ -132,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=26.0,
         help="older than this is stale (default 26: a nightly run plus slack)",
+    )
+    status.add_argument("--json", action="store_true", help="print the state as JSON (always, fresh or not)")
+    status.add_argument(
+        "-v", "--verbose", action="store_true", help="print the table even when everything is fresh"
     )
 
     export = commands.add_parser(
@@ -236,7 +244,7 @@ def _command(args: argparse.Namespace) -> int:
         return migrate_storage(args.db)
     if args.command == "status":
         warn_if_readable_by_others(args.db)
-        return print_status(args.db, args.sources, args.max_age_hours)
+        return print_status(args.db, args.sources, args.max_age_hours, args.json, args.verbose)
     if args.dry_run:
         return dry_run(args.sources)
     return run(args.db, args.sources, args.full_refresh, args.skip_models, args.allow_shrink)
@@ -269,57 +277,165 @@ def dry_run(sources: list[str]) -> int:
 def run(
     db: Path, sources: list[str], full_refresh: bool, skip_models: bool, allow_shrink: bool = False
 ) -> int:
-    """The nightly job: lock the warehouse, load, record the run, build the models, summarise."""
+    """The nightly job: lock the warehouse, load, record the run, build the models, summarise.
+
+    SIGTERM/SIGINT stop it at the next safe point: no further source or model starts, the history says
+    interrupted, and the exit status is 128 + the signal (143, 130).
+    """
     from pipelines.lock import LockBusy, RunLock
-    from pipelines.nightly import format_summary, run_sources, table_totals
+    from pipelines.nightly import format_summary, run_sources, stop_requested, stop_signals, table_totals
 
     try:
-        with RunLock(db):
+        with RunLock(db), stop_signals():
             # A program holding the file open: one line naming its PID, before any API call.
             probe_writable(db)
             started, started_at = time.monotonic(), datetime.now(UTC)
             results = run_sources(db, sources, full_refresh=full_refresh, allow_shrink=allow_shrink)
-            history_ok = _record(db, started_at, results)
+            run_id = _record(db, started_at, results)
             print(format_summary(results, table_totals(db, sources), time.monotonic() - started))
-            status = 0 if history_ok and all(r.status != "failed" for r in results) else 1
-            if not skip_models:
-                status = max(status, build_models(db))
-            return status
+            ok = run_id is not None and all(r.status in ("succeeded", "deferred") for r in results)
+            status, models = (0 if ok else 1), None
+            if not skip_models and not stop_requested():
+                models = _build_models(db)
+                status = max(status, models[0])
+            return _finish_run(db, run_id, results, status, models)
     except LockBusy as exc:
         logging.getLogger("retail").error("run: %s; this run exits without loading", exc)
         return 3
+    except KeyboardInterrupt as exc:  # a second Ctrl-C: stop at once, as promised
+        code = getattr(exc, "signal_code", signal.SIGINT)
+        logging.getLogger("retail").error("run: stopped at once by %s", signal.Signals(code).name)
+        return 128 + code
 
 
-def _record(db: Path, started_at: datetime, results: list[Any]) -> bool:
-    """Append the run to ops.run_sources; say so in one line (not a traceback) when the file is busy."""
+def _record(db: Path, started_at: datetime, results: list[Any]) -> str | None:
+    """Append the run to the history; return its id, or None (said in one line) when the file is busy."""
     import duckdb
 
     from pipelines.history import record_run
 
     try:
-        record_run(db, started_at, results)
+        return record_run(db, started_at, results)
     except duckdb.Error as exc:
         line, _ = describe_duckdb_error(db, exc)  # names the PID when a program holds it; no guessing
         logging.getLogger("retail").error("run history: cannot write ops.run_sources: %s", line)
-        return False
-    return True
+        return None
 
 
-def print_status(db: Path, sources: list[str], max_age_hours: float) -> int:
-    from pipelines.history import freshness
+def _finish_run(
+    db: Path, run_id: str | None, results: list[Any], status: int, models: tuple[int, Any, str | None] | None
+) -> int:
+    """Close the run's history row (models, tests, status), alert if a human is needed; return the exit."""
+    import duckdb
+
+    from pipelines.alerts import notify, run_alert
+    from pipelines.history import RunOutcome, finish_run
+    from pipelines.nightly import signal_name, stop_requested
+
+    stop = stop_requested()
+    if stop:
+        status = 128 + stop
+        logging.getLogger("retail").error(
+            "run: stopped by %s; no further source or model started (exit %d); the next run finishes "
+            "what this one left",
+            signal_name(stop),
+            status,
+        )
+    outcome = RunOutcome(
+        status="interrupted" if stop else "succeeded" if status == 0 else "failed",
+        exit_code=status,
+        stop_signal=signal_name(stop) if stop else None,
+    )
+    if models is not None:
+        report, outcome.error = models[1], models[2]
+        if report is not None:
+            outcome.models_built, outcome.models_skipped = len(report.built), len(report.skipped)
+            outcome.tests_passed, outcome.tests_failed = len(report.tests_passed), dict(report.tests_failed)
+            outcome.tests_skipped = len(report.tests_skipped)
+    if run_id is not None:
+        try:
+            finish_run(db, run_id, outcome)
+        except duckdb.Error as exc:
+            line, _ = describe_duckdb_error(db, exc)
+            logging.getLogger("retail").error("run history: cannot write ops.runs: %s", line)
+            run_id, status = None, max(status, 1)
+    message = run_alert(db, run_id, results, outcome)
+    if message:
+        notify(message)
+    return status
+
+
+def print_status(
+    db: Path, sources: list[str], max_age_hours: float, as_json: bool = False, verbose: bool = False
+) -> int:
+    """Say nothing and return 0 when every source is fresh and the last run's SQL tests passed; else print
+    each source's last load, age and last error, alert, and return 1. `as_json` always prints."""
+    import json
+
+    from pipelines.alerts import notify, staleness_alert
+    from pipelines.history import freshness, last_run
 
     rows = freshness(db, sources, max_age_hours)
-    print(f"{'source':<14} {'last successful load (UTC)':<27} {'age (h)':>8}  state")
-    for f in rows:
-        when = f.last_loaded_at.strftime("%Y-%m-%d %H:%M:%S") if f.last_loaded_at else "never"
-        age = f"{f.age_hours:.1f}" if f.age_hours is not None else "-"
-        print(f"{f.source:<14} {when:<27} {age:>8}  {'STALE' if f.is_stale else 'fresh'}")
+    run = last_run(db)
     stale = [f.source for f in rows if f.is_stale]
+    run_trouble = _run_trouble(run)
+    trouble = bool(stale or run_trouble)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": not trouble,
+                    "max_age_hours": max_age_hours,
+                    "sources": [
+                        {
+                            "source": f.source,
+                            "last_loaded_at": f.last_loaded_at,
+                            "age_hours": None if f.age_hours is None else round(f.age_hours, 2),
+                            "is_stale": f.is_stale,
+                            "last_status": f.last_status,
+                            "last_attempt_at": f.last_attempt_at,
+                            "last_error": f.last_error,
+                        }
+                        for f in rows
+                    ],
+                    "last_run": run,
+                    "problems": ([f"stale: {', '.join(stale)}"] if stale else []) + run_trouble,
+                },
+                default=str,
+                indent=2,
+            )
+        )
+    elif trouble or verbose:
+        print(f"{'source':<14} {'last successful load (UTC)':<27} {'age (h)':>8}  {'state':<6} last error")
+        for f in rows:
+            when = f.last_loaded_at.strftime("%Y-%m-%d %H:%M:%S") if f.last_loaded_at else "never"
+            age = f"{f.age_hours:.1f}" if f.age_hours is not None else "-"
+            error = f"{f.last_status}: {f.last_error}" if f.last_error else "-"
+            print(f"{f.source:<14} {when:<27} {age:>8}  {'STALE' if f.is_stale else 'fresh':<6} {error}")
+        for line in run_trouble:
+            print(line)
     if stale:
         logging.getLogger("retail").warning(
             "stale sources (older than %.0f h): %s", max_age_hours, ", ".join(stale)
         )
-    return 1 if stale else 0
+        message = staleness_alert(db, rows, max_age_hours)
+        if message:
+            notify(message)
+    return 1 if trouble else 0
+
+
+def _run_trouble(run: dict[str, Any] | None) -> list[str]:
+    """What the latest run's models and SQL tests need a human for (empty when they passed)."""
+    if run is None:
+        return []
+    when = f"last run {run['run_id']} ({run['started_at']:%Y-%m-%d %H:%M} UTC)"
+    out = []
+    if run.get("failed_tests"):
+        tests = ", ".join(f"{name} ({rows} rows)" for name, rows in run["failed_tests"].items())
+        out.append(f"{when}: SQL tests failed: {tests}")
+    if run.get("error"):
+        out.append(f"{when}: {run['error']}")
+    return out
 
 
 def build_models(db: Path) -> int:
@@ -327,19 +443,24 @@ def build_models(db: Path) -> int:
 
     Return 1 when a model or an SQL test fails, or the serving file cannot be written.
     """
+    return _build_models(db)[0]
+
+
+def _build_models(db: Path) -> tuple[int, Any, str | None]:
+    """`build_models`, returning also the build report (None if a model failed) and that model's error."""
     from pipelines.models import ModelError, build
 
     try:
         report = build(db)
     except ModelError as exc:
         print(str(exc))
-        return 1
+        return 1, None, str(exc)
     print(report.summary())
     if not report.ok:
-        return 1  # publish nothing: BI keeps yesterday's serving file
+        return 1, report, None  # publish nothing: BI keeps yesterday's serving file
     from pipelines.publish import publish_or_explain
 
-    return publish_or_explain(db)
+    return publish_or_explain(db), report, None
 
 
 def migrate_storage(db: Path) -> int:

@@ -1,7 +1,16 @@
-"""The run history in the warehouse (schema `ops`) and the freshness check a monitor calls.
+"""The run history in the warehouse (schema `ops`) and what `status` reads from it.
 
-`ops.run_sources`: one row per run and source: when it started and ended, its status (succeeded, failed,
-deferred), rows written per table (JSON) and in total, API calls, and the error line (already redacted).
+`ops.runs`: one row per nightly run: when it started and ended, its status (running while it goes, then
+succeeded, failed or interrupted), the exit code, the stop signal if any, and the models' and SQL tests'
+results (built/skipped models; passed/failed/skipped tests, the failed ones by name with their offending
+row counts). `select * from ops.runs order by started_at desc` is the run log.
+
+`ops.run_sources`: one row per run and source: when that source started and ended, its status
+(succeeded, failed, deferred, interrupted), rows written per table (JSON) and in total, API calls, and the
+error line (already redacted).
+
+A warehouse written by an older version is migrated in place: missing tables are created and missing
+columns added, never dropped or rewritten.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -18,37 +28,66 @@ from pipelines.nightly import SourceResult
 from pipelines.storage import create_database
 from sources.http import redact
 
-DDL = """
-create schema if not exists ops;
-create table if not exists ops.run_sources (
-    run_id varchar not null,
-    source varchar not null,
-    started_at timestamptz not null,
-    ended_at timestamptz not null,
-    status varchar not null,
-    rows_written json,
-    rows_total bigint,
-    api_calls bigint,
-    error varchar
-);
-"""
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "run_sources": [
+        ("run_id", "varchar not null"),
+        ("source", "varchar not null"),
+        ("started_at", "timestamptz not null"),
+        ("ended_at", "timestamptz not null"),
+        ("status", "varchar not null"),
+        ("rows_written", "json"),
+        ("rows_total", "bigint"),
+        ("api_calls", "bigint"),
+        ("error", "varchar"),
+    ],
+    "runs": [
+        ("run_id", "varchar not null"),
+        ("started_at", "timestamptz not null"),
+        ("ended_at", "timestamptz"),
+        ("status", "varchar not null"),
+        ("exit_code", "integer"),
+        ("stop_signal", "varchar"),
+        ("sources", "json"),  # {source: status}
+        ("models_built", "integer"),
+        ("models_skipped", "integer"),
+        ("tests_passed", "integer"),
+        ("tests_failed", "integer"),
+        ("tests_skipped", "integer"),
+        ("failed_tests", "json"),  # {test: offending rows}
+        ("error", "varchar"),  # why the models did not build, or the history could not be written
+    ],
+}
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the `ops` tables, or add the columns an older version's tables lack."""
+    con.execute("create schema if not exists ops")
+    for table, columns in COLUMNS.items():
+        body = ", ".join(f"{name} {kind}" for name, kind in columns)
+        con.execute(f"create table if not exists ops.{table} ({body})")
+        for name, kind in columns:
+            # An added column cannot be NOT NULL on rows that exist already.
+            con.execute(
+                f"alter table ops.{table} add column if not exists {name} {kind.replace(' not null', '')}"
+            )
 
 
 def record_run(db_path: Path, started_at: datetime, results: list[SourceResult]) -> str:
-    """Append this run's results to `ops.run_sources`; return the run id."""
+    """Append this run's sources to `ops.run_sources` and open its row in `ops.runs`; return the run id."""
     run_id = uuid.uuid4().hex[:12]
-    ended_at = datetime.now(UTC)
+    now = datetime.now(UTC)
+    names = [name for name, _ in COLUMNS["run_sources"]]
     create_database(db_path)
     with duckdb.connect(str(db_path)) as con:
-        con.execute(DDL)
+        migrate(con)
         for r in results:
             con.execute(
-                "insert into ops.run_sources values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert into ops.run_sources ({', '.join(names)}) values ({', '.join('?' * len(names))})",
                 [
                     run_id,
                     r.source,
-                    started_at,
-                    ended_at,
+                    r.started_at or started_at,
+                    r.ended_at or now,
                     r.status,
                     json.dumps(r.rows),
                     sum(r.rows.values()),
@@ -56,7 +95,52 @@ def record_run(db_path: Path, started_at: datetime, results: list[SourceResult])
                     redact(r.error) if r.error else None,
                 ],
             )
+        con.execute(
+            "insert into ops.runs (run_id, started_at, status, sources) values (?, ?, 'running', ?)",
+            [run_id, started_at, json.dumps({r.source: r.status for r in results})],
+        )
     return run_id
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended, for its `ops.runs` row."""
+
+    status: str  # succeeded | failed | interrupted
+    exit_code: int
+    stop_signal: str | None = None
+    models_built: int | None = None
+    models_skipped: int | None = None
+    tests_passed: int | None = None
+    tests_failed: dict[str, int] | None = None
+    tests_skipped: int | None = None
+    error: str | None = None
+
+
+def finish_run(db_path: Path, run_id: str, outcome: RunOutcome) -> None:
+    """Close the run's row in `ops.runs` with its end time, status, and the models' and tests' results."""
+    failed = outcome.tests_failed
+    with duckdb.connect(str(db_path)) as con:
+        migrate(con)
+        con.execute(
+            "update ops.runs set ended_at = ?, status = ?, exit_code = ?, stop_signal = ?, "
+            "models_built = ?, models_skipped = ?, tests_passed = ?, tests_failed = ?, tests_skipped = ?, "
+            "failed_tests = ?, error = ? where run_id = ?",
+            [
+                datetime.now(UTC),
+                outcome.status,
+                outcome.exit_code,
+                outcome.stop_signal,
+                outcome.models_built,
+                outcome.models_skipped,
+                outcome.tests_passed,
+                None if failed is None else len(failed),
+                outcome.tests_skipped,
+                None if failed is None else json.dumps(failed),
+                redact(outcome.error) if outcome.error else None,
+                run_id,
+            ],
+        )
 
 
 @dataclass
@@ -65,27 +149,63 @@ class Freshness:
     last_loaded_at: datetime | None
     age_hours: float | None
     is_stale: bool
+    last_status: str | None = None  # of the source's latest attempt, whatever it was
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None  # the latest attempt's error line (a deferral says why)
 
 
 def freshness(db_path: Path, sources: list[str], max_age_hours: float) -> list[Freshness]:
-    """Return, per source, its last successful (or deferred) load, its age, and whether it is stale."""
+    """Return, per source, its last successful (or deferred) load, its age, whether it is stale, and its
+    latest attempt with that attempt's error."""
     last: dict[str, datetime] = {}
+    latest: dict[str, tuple[Any, ...]] = {}
     if db_path.exists():
         with duckdb.connect(str(db_path), read_only=True) as con:
-            exists = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = 'ops' and table_name = 'run_sources'"
-            ).fetchone()
-            if exists and exists[0]:
+            if _has_table(con, "run_sources"):
                 rows = con.execute(
                     "select source, max(ended_at) from ops.run_sources "
                     "where status in ('succeeded', 'deferred') group by source"
                 ).fetchall()
                 last = {source: ended for source, ended in rows}
+                attempts = con.execute(
+                    "select source, arg_max(status, ended_at), max(ended_at), arg_max(error, ended_at) "
+                    "from ops.run_sources group by source"
+                ).fetchall()
+                latest = {row[0]: row[1:] for row in attempts}
     now = datetime.now(UTC)
     out = []
     for source in sources:
         when = last.get(source)
         age = (now - when).total_seconds() / 3600 if when else None
-        out.append(Freshness(source, when, age, age is None or age > max_age_hours))
+        status, attempted, error = latest.get(source, (None, None, None))
+        out.append(Freshness(source, when, age, age is None or age > max_age_hours, status, attempted, error))
     return out
+
+
+def last_run(db_path: Path) -> dict[str, Any] | None:
+    """Return the latest finished run of `ops.runs` as a dict, or None when there is none."""
+    if not db_path.exists():
+        return None
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        if not _has_table(con, "runs"):
+            return None
+        cursor = con.execute(
+            "select * from ops.runs where status <> 'running' order by started_at desc limit 1"
+        )
+        row = cursor.fetchone()
+        names = [d[0] for d in cursor.description or []]
+    if row is None:
+        return None
+    run = dict(zip(names, row, strict=True))
+    for key in ("sources", "failed_tests"):
+        if isinstance(run.get(key), str):
+            run[key] = json.loads(run[key])
+    return run
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = ?",
+        [table],
+    ).fetchone()
+    return bool(found and found[0])

@@ -1,6 +1,9 @@
 """Run the selected sources one after another into one DuckDB file, each in its own schema.
 
 One failing source never stops the others; the run's exit status says whether all succeeded.
+A stop signal does: under `stop_signals()`, SIGTERM or SIGINT makes the current source stop at dlt's next
+safe point (the next extracted item, or between normalize/load jobs), and no further source starts. A load
+package left pending is finished by the next run, as after a kill. A second signal stops at once.
 Each source has its own dlt pipeline (`retail_<source>`) whose working directory sits beside the
 DuckDB file, so two warehouses never share incremental state; if that directory is lost, dlt restores
 the state from the warehouse itself.
@@ -9,13 +12,19 @@ the state from the warehouse itself.
 from __future__ import annotations
 
 import logging
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
 import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.exceptions import SignalReceivedException
+from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.logs import first_line, protect_dlt_logger
@@ -28,7 +37,7 @@ from sources.integrity import take_notes
 
 log = logging.getLogger("retail.nightly")
 
-SUCCEEDED, FAILED, DEFERRED = "succeeded", "failed", "deferred"
+SUCCEEDED, FAILED, DEFERRED, INTERRUPTED = "succeeded", "failed", "deferred", "interrupted"
 
 
 @dataclass
@@ -40,6 +49,31 @@ class SourceResult:
     rows: dict[str, int] = field(default_factory=dict)  # rows written this run, per table
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # from the source's reconcile step, for the summary
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """Turn SIGTERM/SIGINT into a request to stop at the next safe point, for as long as the run lasts.
+
+    dlt's own interception, held for the whole run rather than per step: its extract, normalize and load
+    steps check the same flag, and `stop_requested()` tells the run not to start anything new.
+    """
+    with signals.intercepted_signals():
+        yield
+
+
+def stop_requested() -> int | None:
+    """Return the stop signal this run received (SIGTERM or SIGINT), or None."""
+    if not signals.was_signal_received():
+        return None
+    exc = signals.exception_for_signal()
+    return exc.signal_code if isinstance(exc, SignalReceivedException) else None
+
+
+def signal_name(code: int) -> str:
+    return signal.Signals(code).name
 
 
 def pipelines_dir_for(db_path: Path) -> Path:
@@ -64,14 +98,24 @@ def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
 def run_sources(
     db_path: Path, names: list[str], full_refresh: bool = False, allow_shrink: bool = False
 ) -> list[SourceResult]:
-    """Load each named source into `db_path`; return one result per source, failures included."""
-    return [run_source(SOURCES[name], db_path, full_refresh, allow_shrink) for name in names]
+    """Load each named source into `db_path`; return one result per source run, failures included.
+
+    After a stop signal no further source starts: the results end with the interrupted one.
+    """
+    results = []
+    for name in names:
+        code = stop_requested()
+        if code:
+            log.warning("run: stopped by %s; not starting %s", signal_name(code), name)
+            continue
+        results.append(run_source(SOURCES[name], db_path, full_refresh, allow_shrink))
+    return results
 
 
 def run_source(
     spec: SourceSpec, db_path: Path, full_refresh: bool, allow_shrink: bool = False
 ) -> SourceResult:
-    result = SourceResult(spec.name)
+    result = SourceResult(spec.name, started_at=datetime.now(UTC))
     take_deferred(spec.name)  # a stale word from an earlier run in this process does not count
     take_notes(spec.name)
     started, calls_before = time.monotonic(), api_calls(spec.name)
@@ -94,6 +138,8 @@ def run_source(
         if deferred:
             result.status, result.error = DEFERRED, deferred
         log.debug("%s: %s", spec.name, redact(info))
+    except SignalReceivedException as exc:
+        result.status, result.error = INTERRUPTED, f"{spec.name}: stopped by {signal_name(exc.signal_code)}"
     except ConfigFieldMissingException as exc:
         result.status, result.error = FAILED, _missing_config_line(spec, exc)
     except SourceError as exc:
@@ -116,9 +162,17 @@ def run_source(
             f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)} (run with --log-level DEBUG)"
         )
     result.notes.extend(take_notes(spec.name))  # future-dated records, rejected records
+    code = stop_requested()
+    if code and result.status in (FAILED, INTERRUPTED):  # whatever the step made of the signal
+        result.status = INTERRUPTED
+        result.error = (
+            f"{spec.name}: stopped by {signal_name(code)}; nothing is lost: the next run finishes a load "
+            "left pending and reads again what was not loaded"
+        )
     result.seconds = time.monotonic() - started
+    result.ended_at = datetime.now(UTC)
     result.api_calls = api_calls(spec.name) - calls_before
-    if result.status == FAILED:
+    if result.status in (FAILED, INTERRUPTED):
         log.error("%s", result.error)
     else:
         log.info(
@@ -146,6 +200,8 @@ def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> dlt.Pipelin
         pipeline.normalize()
         pipeline.load()
     except PipelineStepFailed as exc:
+        if stop_requested():
+            raise  # stopped, not broken: the package stays for the next run
         log.warning(
             "%s: the pending load cannot finish (%s); discarding it and restoring state from the warehouse",
             source,
@@ -215,6 +271,6 @@ def format_summary(results: list[SourceResult], totals: dict[str, dict[str, int]
         if r.error:
             lines.append(f"{'':<14} error: {r.error}")
         lines.extend(f"{'':<14} note: {note}" for note in r.notes)
-    ok = sum(r.status != FAILED for r in results)
+    ok = sum(r.status in (SUCCEEDED, DEFERRED) for r in results)
     lines.append(f"{ok}/{len(results)} sources loaded in {seconds:.1f}s")
     return "\n".join(lines)

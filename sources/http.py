@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import dlt
 import requests
+from dlt.common.runtime import signals
 from urllib3 import exceptions as urllib3_errors
 
 log = logging.getLogger("retail")
@@ -362,7 +363,7 @@ class RetryingSession(requests.Session):
                 wait,
             )
             # The same signed request goes again: signatures stay valid for minutes, retries take seconds.
-            time.sleep(wait)
+            pause(wait)
 
     def _unreachable(
         self, request: requests.PreparedRequest, failure: NetworkFailure, attempt: int, spent: str = ""
@@ -415,6 +416,13 @@ class RetryingSession(requests.Session):
             f"(now {self.policy.max_attempts}) or request_max_total_seconds "
             f"(now {self.policy.total_seconds:.0f})",
         )
+
+
+def pause(seconds: float) -> None:
+    """Wait `seconds`, or less: a stop signal (SIGTERM/SIGINT during a run) ends the wait and the source."""
+    signals.raise_if_signalled()
+    signals.sleep(seconds)
+    signals.raise_if_signalled()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.history import record_run
+from pipelines.history import RunOutcome, finish_run, record_run
 from pipelines.lock import RunLock, lock_path_for
 from pipelines.nightly import SourceResult
 from pipelines.publish import publish
@@ -77,8 +77,10 @@ def test_status_is_fresh_after_a_run_and_stale_when_old(db: Path) -> None:
             "insert into ops.run_sources values ('old', 'plugivery', ?, ?, 'succeeded', '{}', 0, 1, null)",
             [now - timedelta(hours=50), now - timedelta(hours=49)],
         )
+    db.chmod(0o600)  # else status warns (rightly) that others can read it
     fresh = cli("status", "--db", str(db), "--sources", "pinogy")
-    assert fresh.returncode == 0 and "fresh" in fresh.stdout
+    assert (fresh.returncode, fresh.stdout, fresh.stderr) == (0, "", "")  # cron mails nothing
+    assert "fresh" in cli("status", "--db", str(db), "--sources", "pinogy", "--verbose").stdout
     stale = cli("status", "--db", str(db), "--sources", "pinogy,plugivery,pinmeto")
     assert stale.returncode == 1
     assert "STALE" in stale.stdout and "never" in stale.stdout
@@ -136,3 +138,97 @@ def test_export_writes_every_mart_atomically_and_row_for_row(db: Path, tmp_path:
                 f"select * from {reader}('{tmp_path / fmt / (table + '.' + fmt)}'))",
             )
             assert diff == [(0,)]
+
+
+def test_runs_table_records_each_sources_times_and_the_models_and_tests_results(
+    db: Path, pinogy_sim: PinogySimulator
+) -> None:
+    env = pinogy_env_for(pinogy_sim)
+    first = cli("run", "--sources", "pinogy", "--db", str(db), env=env)
+    assert first.returncode == 0, first.stderr
+    [run] = query(
+        db,
+        "select run_id, started_at, ended_at, status, exit_code, models_built, models_skipped, tests_passed, "
+        "tests_failed, failed_tests from ops.runs",
+    )
+    run_id, started, ended, status, exit_code, built, skipped, passed, failed, failed_tests = run
+    assert (status, exit_code, failed, json.loads(failed_tests)) == ("succeeded", 0, 0, {})
+    assert built > 0 and skipped > 0 and passed > 0  # one source: some marts need the others
+    [(source_run, source_started, source_ended)] = query(
+        db, "select run_id, started_at, ended_at from ops.run_sources"
+    )
+    assert source_run == run_id and started <= source_started < source_ended <= ended
+
+    # The API serves a new purchase order without a supplier: dim_supplier's key test fails.
+    new_po = pinogy_sim.open_po()
+    pinogy_sim.pos[new_po]["entity_id"] = None  # before any page with it was served (and cached)
+    second = cli("run", "--sources", "pinogy", "--db", str(db), env=env)
+    assert second.returncode == 1
+    runs = query(db, "select status, exit_code, tests_failed, failed_tests from ops.runs order by started_at")
+    assert [r[:3] for r in runs] == [("succeeded", 0, 0), ("failed", 1, 1)]
+    assert list(json.loads(runs[1][3])) == ["dim_supplier__key_unique_not_null"]
+    status = cli("status", "--db", str(db), "--sources", "pinogy")
+    assert status.returncode == 1  # fresh, but the marts BI reads failed their tests
+    assert "SQL tests failed: dim_supplier__key_unique_not_null" in status.stdout
+
+
+def test_status_shows_each_sources_last_error_and_speaks_json(db: Path) -> None:
+    now = datetime.now(UTC)
+    long_ago, lately = now - timedelta(hours=30), now - timedelta(hours=2)
+    loaded = SourceResult("pinogy", rows={"purchase_orders": 3}, ended_at=long_ago)
+    record_run(db, long_ago, [loaded])
+    failed = SourceResult(
+        "pinogy", status="failed", error="pinogy: GET /api/purchase_orders: HTTP 503", ended_at=lately
+    )
+    deferred = SourceResult(
+        "plugivery", status="deferred", error="plugivery: act=list: error 472 (quota)", ended_at=lately
+    )
+    record_run(db, lately, [failed, deferred])
+    out = cli("status", "--db", str(db), "--sources", "pinogy,plugivery")
+    assert out.returncode == 1
+    rows = {line.split()[0]: line for line in out.stdout.splitlines()[1:]}
+    assert "STALE" in rows["pinogy"] and rows["pinogy"].endswith(
+        "failed: pinogy: GET /api/purchase_orders: HTTP 503"
+    )
+    assert "fresh" in rows["plugivery"] and "deferred: plugivery: act=list: error 472" in rows["plugivery"]
+
+    as_json = cli("status", "--db", str(db), "--sources", "pinogy,plugivery", "--json")
+    assert as_json.returncode == 1
+    state = json.loads(as_json.stdout)
+    assert state["ok"] is False and state["problems"] == ["stale: pinogy"]
+    by_source = {s["source"]: s for s in state["sources"]}
+    assert by_source["pinogy"]["is_stale"] and by_source["pinogy"]["last_status"] == "failed"
+    assert by_source["pinogy"]["last_error"] == "pinogy: GET /api/purchase_orders: HTTP 503"
+    assert by_source["plugivery"]["is_stale"] is False and 1.9 < by_source["plugivery"]["age_hours"] < 2.5
+    fresh = json.loads(cli("status", "--db", str(db), "--sources", "plugivery", "--json").stdout)
+    assert fresh["ok"] is True and fresh["problems"] == []
+
+
+def test_a_warehouse_from_before_keeps_working_and_is_migrated_in_place(db: Path) -> None:
+    before = datetime.now(UTC) - timedelta(hours=3)
+    with duckdb.connect(str(db)) as con:  # the history as the previous version wrote it
+        con.execute(
+            "create schema ops; create table ops.run_sources (run_id varchar not null, "
+            "source varchar not null, started_at timestamptz not null, ended_at timestamptz not null, "
+            "status varchar not null, "
+            "rows_written json, rows_total bigint, api_calls bigint, error varchar)"
+        )
+        con.execute(
+            "insert into ops.run_sources values ('old', 'pinogy', ?, ?, 'succeeded', '{}', 5, 2, null)",
+            [before, before],
+        )
+    db.chmod(0o600)
+    status = cli("status", "--db", str(db), "--sources", "pinogy")
+    assert (status.returncode, status.stdout, status.stderr) == (0, "", "")
+    run_id = record_run(db, datetime.now(UTC), [SourceResult("pinmeto", rows={"locations": 2})])
+    finish_run(db, run_id, RunOutcome("succeeded", 0, models_built=3))
+    assert query(db, "select run_id, source, rows_total from ops.run_sources order by started_at") == [
+        ("old", "pinogy", 5),
+        (run_id, "pinmeto", 2),
+    ]
+    assert query(db, "select run_id, status, models_built from ops.runs") == [(run_id, "succeeded", 3)]
+    with duckdb.connect(str(db)) as con:  # an ops.runs from before a column was added gets it back
+        con.execute("alter table ops.runs drop column failed_tests")
+    finish_run(db, run_id, RunOutcome("failed", 1, tests_failed={"t": 2}))
+    [(failed_tests,)] = query(db, "select failed_tests from ops.runs")
+    assert json.loads(failed_tests) == {"t": 2}

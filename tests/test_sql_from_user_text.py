@@ -28,7 +28,7 @@ def test_every_path_option_takes_quotes_semicolons_spaces_dashes_and_non_ascii(
     [(pos,)] = query(db, "select count(*) from pinogy.purchase_orders")
     assert pos > 0
     assert cli("models", "--db", str(db)).returncode == 0
-    status = cli("status", "--db", str(db), "--sources", "pinogy")
+    status = cli("status", "--db", str(db), "--sources", "pinogy", "--verbose")
     assert status.returncode == 0 and "fresh" in status.stdout, status.stderr
 
     to = folder / "out; '--"

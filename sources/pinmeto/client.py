@@ -21,6 +21,7 @@ from sources.http import (
     SourceError,
     answered,
     host_of,
+    pause,
     register_secret,
     require_secure_url,
 )
@@ -65,7 +66,7 @@ class PinmetoClient:
         app_id: str,
         app_secret: str,
         max_rate_limit_wait: float = settings.DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause,
     ) -> None:
         for secret in (app_id, app_secret):
             register_secret(secret)

@@ -156,6 +156,7 @@ def read_purchase_orders(
             return
         stats.notes.append(everything)
         log.warning("pinogy: %s", everything)
+        stats.pages += 1  # the newest-first page that showed it
         yield from _read_everything(client, page_size, stats)
         return
 
@@ -168,6 +169,9 @@ def read_purchase_orders(
     def was_open(po: dict[str, Any]) -> bool:
         return str(po["id"]) in previously_open
 
+    def missing() -> bool:
+        return bool(_remaining(previously_open, seen_ids))
+
     # Open POs first: one or two pages however far back in history they were opened.
     open_walk = WalkResult()
     for batch in open_first(client, page_size, was_open, open_walk):
@@ -175,9 +179,8 @@ def read_purchase_orders(
             yield keep(batch)
     # POs open at the last run and closed since: the most recent closings.
     closed_walk = WalkResult()
-    if open_walk.honoured and _remaining(previously_open, seen_ids) and state.get("max_closed_on"):
+    if open_walk.honoured and missing() and state.get("max_closed_on"):
         since = parse_ts(state["max_closed_on"]) - lookback
-        missing = lambda: bool(_remaining(previously_open, seen_ids))  # noqa: E731
         for batch in recently_closed_first(client, page_size, since, was_open, missing, closed_walk):
             if batch:
                 yield keep(batch)

@@ -335,6 +335,7 @@ def test_state_is_restored_from_the_warehouse_when_the_working_dir_is_lost(
     [result] = run(db, [SOURCE])
     assert result.status == "succeeded", result.error
     assert all("LastDate" in c for c in calls(pinnacle_cart_sim, "GetOrders"))  # a night, not a full read
+    assert query(db, "select count(*) from pinnacle_cart.orders where order_id = ?", [new_id]) == [(1,)]
     assert_warehouse_equals_api(db, pinnacle_cart_sim)
 
 
