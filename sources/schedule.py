@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sources.contract import parse_ts
+
 
 def full_read_due(
     first_run: bool, last_full_at: str | None, now: datetime, full_refresh: bool, every_days: int
@@ -16,6 +18,6 @@ def full_read_due(
         return True
     if not every_days or not last_full_at:
         return False
-    elapsed = now - datetime.fromisoformat(last_full_at.replace("Z", "+00:00"))
+    elapsed = now - parse_ts(last_full_at)
     # A last full read more than a day in the future (the clock was wrong then) would never fall due.
     return elapsed >= timedelta(days=every_days) or elapsed < -timedelta(days=1)

@@ -26,6 +26,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.contract import TOMBSTONE_HINT, RecordError
 from sources.http import redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, drop_repeats
 from sources.memory import release_freed_memory
@@ -39,12 +40,10 @@ from sources.pinnacle_cart.fields import (
     ORDER_ITEM_OPTION_FIELDS,
     PRODUCT_FIELDS,
     PRODUCT_OPTION_FIELDS,
-    TOMBSTONE_HINT,
     column_hints,
 )
 from sources.pinnacle_cart.sync import OrderReadStats, needs_full_read, parse_shop_date, read_orders
 from sources.pinnacle_cart.tables import (
-    RecordError,
     TableBuilder,
     category_table,
     customer_tables,

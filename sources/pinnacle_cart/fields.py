@@ -13,12 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-MONEY = pa.decimal128(18, 4)
-UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
-MONEY_HINT = {"data_type": "decimal", "precision": 18, "scale": 4}
-TIMESTAMP_HINT = {"data_type": "timestamp", "timezone": True}
-TOMBSTONE = "_tombstone"
-TOMBSTONE_HINT = {TOMBSTONE: {"data_type": "bool", "hard_delete": True}}
+from sources import contract
+from sources.contract import MONEY, UTC_TIMESTAMP
 
 STR, INT, DEC, BOOL, TS = "str", "int", "dec", "bool", "ts"
 ARROW = {STR: pa.string(), INT: pa.int64(), DEC: MONEY, BOOL: pa.bool_(), TS: UTC_TIMESTAMP}
@@ -156,11 +152,4 @@ Fields = Sequence[tuple[str, str, str]]
 
 def column_hints(*field_lists: Fields) -> dict[str, dict[str, Any]]:
     """Return dlt column hints for the money and timestamp columns of the given field lists."""
-    hints: dict[str, dict[str, Any]] = {}
-    for fields in field_lists:
-        for name, _, kind in fields:
-            if kind == DEC:
-                hints[name] = dict(MONEY_HINT)
-            elif kind == TS:
-                hints[name] = dict(TIMESTAMP_HINT)
-    return hints
+    return contract.column_hints((name, ARROW[kind]) for fields in field_lists for name, _, kind in fields)

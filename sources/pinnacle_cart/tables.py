@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sources.integrity import UnreadableValue
+from sources.contract import TOMBSTONE, UTC_TIMESTAMP, RecordError
 from sources.pinnacle_cart.fields import (
     ADDRESS,
     ARROW,
@@ -36,9 +36,7 @@ from sources.pinnacle_cart.fields import (
     PRODUCT_FIELDS,
     PRODUCT_OPTION_FIELDS,
     STR,
-    TOMBSTONE,
     TS,
-    UTC_TIMESTAMP,
     Fields,
 )
 
@@ -46,10 +44,6 @@ YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
 # MySQL's "no date", which PHP shops print for dates never set.
 ZERO_DATES = frozenset({"0000-00-00", "0000-00-00 00:00:00"})
-
-
-class RecordError(UnreadableValue):
-    """A record that does not fit the contract (a number that is not a number, a missing key)."""
 
 
 class TableBuilder:

@@ -20,13 +20,14 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from sources.contract import TOMBSTONE_HINT, RecordError, parse_ts
 from sources.http import redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects
 from sources.memory import release_freed_memory
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient, PinogyError
-from sources.pinogy.sync import ReadStats, needs_full_read, parse_ts, read_purchase_orders
-from sources.pinogy.tables import LINE_COLUMNS, PO_COLUMNS, TOMBSTONE_HINT, RecordError, purchase_order_tables
+from sources.pinogy.sync import ReadStats, needs_full_read, read_purchase_orders
+from sources.pinogy.tables import LINE_COLUMNS, PO_COLUMNS, purchase_order_tables
 from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 

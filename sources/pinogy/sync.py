@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sources.contract import parse_ts
 from sources.integrity import CursorClock, Rejects, drop_repeats
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient
@@ -26,7 +27,6 @@ from sources.pinogy.walks import (
     WalkResult,
     open_first,
     opened_key,
-    parse_ts,
     recently_closed_first,
 )
 from sources.progress import ProgressLog

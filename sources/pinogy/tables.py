@@ -15,14 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sources.integrity import UnreadableValue, drop_repeats
-
-MONEY = pa.decimal128(18, 4)
-UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
-
-# Column hints for dlt; they must agree with the Arrow types below.
-MONEY_HINT = {"data_type": "decimal", "precision": 18, "scale": 4}
-TIMESTAMP_HINT = {"data_type": "timestamp", "timezone": True}
+from sources.contract import MONEY, TOMBSTONE, UTC_TIMESTAMP, RecordError, column_hints
+from sources.integrity import drop_repeats
 
 PO_TYPES: dict[str, pa.DataType] = {
     "id": pa.int64(),
@@ -97,28 +91,8 @@ LINE_TYPES: dict[str, pa.DataType] = {
     "discount_info": pa.string(),
     "tax_info": pa.string(),
 }
-# Marks a line row that only clears the lines of a PO that now has none (dlt `hard_delete`).
-TOMBSTONE = "_tombstone"
-
-
-def column_hints(types: dict[str, pa.DataType]) -> dict[str, dict[str, Any]]:
-    """Return dlt column hints for the money and timestamp columns of `types`."""
-    hints: dict[str, dict[str, Any]] = {}
-    for name, arrow_type in types.items():
-        if arrow_type == MONEY:
-            hints[name] = dict(MONEY_HINT)
-        elif arrow_type == UTC_TIMESTAMP:
-            hints[name] = dict(TIMESTAMP_HINT)
-    return hints
-
-
-PO_COLUMNS = column_hints(PO_TYPES)
-LINE_COLUMNS = column_hints(LINE_TYPES)
-TOMBSTONE_HINT = {TOMBSTONE: {"data_type": "bool", "hard_delete": True}}
-
-
-class RecordError(UnreadableValue):
-    """A record that does not fit the contract (a number that is not a number, a missing key)."""
+PO_COLUMNS = column_hints(PO_TYPES.items())
+LINE_COLUMNS = column_hints(LINE_TYPES.items())
 
 
 def to_table(

@@ -18,12 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sources.contract import parse_ts
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient
-
-
-def parse_ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass

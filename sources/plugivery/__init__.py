@@ -36,6 +36,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from sources.contract import MONEY, UTC_TIMESTAMP, column_hints
 from sources.http import redact_errors, report_deferred
 from sources.integrity import (
     DEFAULT_CURSOR_TOLERANCE_HOURS,
@@ -51,16 +52,14 @@ from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 
 log = logging.getLogger("retail.plugivery")
 
-MONEY = {"data_type": "decimal", "precision": 18, "scale": 4}
 PRICE_FIELDS = ("msrp", "map", "cost", "reg_map", "reg_cost")
 DETAIL_FIELDS = ("id", "name", "desc", "url", "img", "brand_id", "brand_name", "cat_id", "cat_name")
 PROMO_MONEY = ("msrp", "promo_map", "promo_cost", "reg_map", "reg_cost")
-TS = {"data_type": "timestamp", "timezone": True}
 
 
 def _columns(money: tuple[str, ...], *timestamps: str) -> dict[str, Any]:
     """Fresh column hints per call (dlt writes each column's name into its dict)."""
-    return {**{name: dict(MONEY) for name in money}, **{name: dict(TS) for name in timestamps}}
+    return column_hints([*((name, MONEY) for name in money), *((name, UTC_TIMESTAMP) for name in timestamps)])
 
 
 @dlt.source(name=settings.SOURCE_NAME, max_table_nesting=0)
