@@ -18,9 +18,10 @@ read in full every run and merged; `--full-refresh` replaces them (dropping what
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar, cast
 
 import dlt
 import pyarrow as pa
@@ -52,6 +53,9 @@ from sources.pinnacle_cart.tables import (
     product_tables,
 )
 from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dlt.source(name=settings.SOURCE_NAME, max_table_nesting=0)
@@ -100,6 +104,21 @@ def pinnacle_cart_source(
     )
 
 
+def _closing(resource: Callable[P, Iterator[T]]) -> Callable[P, Iterator[T]]:
+    """Close the client's connections when the resource ends, however it ends.
+
+    The resources share one client and run in turn; a closed session opens a new connection when the
+    next resource calls, so the last resource to end leaves nothing open.
+    """
+
+    @functools.wraps(resource)
+    def closing(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        with cast(PinnacleCartClient, args[0]):  # every resource takes the client first
+            yield from resource(*args, **kwargs)
+
+    return closing
+
+
 def _parent_hints(table: str, disposition: str, primary_key: str, columns: dict[str, Any]) -> Any:
     return dlt.mark.make_hints(
         table_name=table,
@@ -127,6 +146,7 @@ def _hints(table: str, disposition: str, merge_key: str, columns: dict[str, Any]
 # Table hints are set per table variant below: hints on the decorator would leak into the child tables.
 @dlt.resource(name="orders", write_disposition="merge")
 @redact_errors
+@_closing
 def orders(
     client: PinnacleCartClient,
     builder: TableBuilder,
@@ -193,6 +213,7 @@ def orders(
 
 @dlt.resource(name="customers", write_disposition="merge")
 @redact_errors
+@_closing
 def customers(
     client: PinnacleCartClient,
     builder: TableBuilder,
@@ -224,6 +245,7 @@ def customers(
 
 @dlt.resource(name="products", write_disposition="merge")
 @redact_errors
+@_closing
 def products(
     client: PinnacleCartClient,
     builder: TableBuilder,
@@ -255,6 +277,7 @@ def products(
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
 @redact_errors
+@_closing
 def categories(client: PinnacleCartClient, shrink: ShrinkGuard | None = None) -> Iterator[pa.Table]:
     """The category tree, flattened with a parent reference; small, so replaced every run."""
     tree = client.records("GetCategories")
@@ -270,6 +293,7 @@ def categories(client: PinnacleCartClient, shrink: ShrinkGuard | None = None) ->
 # Hints per table variant, as above: on the decorator they would leak into the `rejects` table.
 @dlt.resource(name="inventory", write_disposition="merge")
 @redact_errors
+@_closing
 def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[Any]:
     """Today's stock of every product: one snapshot per day (a rerun replaces the day's rows as a set)."""
     hints = dlt.mark.make_hints(

@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from requests.adapters import HTTPAdapter
 
 from pipelines.nightly import pipelines_dir_for
 from simulators.pinnacle_cart import BILLION_LAUGHS, PinnacleCartSimulator
@@ -300,6 +301,26 @@ def test_credentials_never_reach_output_errors_files_or_duckdb(
             ).fetchone()
             assert not any(s in str(text[0] or "") for s in secrets), (table, column)
     assert not any(s.encode() in db.read_bytes() for s in secrets)
+
+
+@pytest.mark.usefixtures("pinnacle_cart_env")
+def test_a_run_leaves_no_connection_to_the_shop_open(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sources.pinnacle_cart as source_module
+
+    clients: list[PinnacleCartClient] = []
+
+    class Kept(PinnacleCartClient):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            clients.append(self)
+
+    monkeypatch.setattr(source_module, "PinnacleCartClient", Kept)
+    [result] = run(db, [SOURCE])
+    assert result.status == "succeeded", result.error
+    assert clients and all(client.calls for client in clients)
+    adapters = [a for c in clients for a in c.http.adapters.values() if isinstance(a, HTTPAdapter)]
+    open_pools = [len(a.poolmanager.pools) for a in adapters]
+    assert open_pools and not any(open_pools)
 
 
 @pytest.mark.usefixtures("pinnacle_cart_env")
