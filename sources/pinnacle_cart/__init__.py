@@ -27,7 +27,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from sources.contract import TOMBSTONE_HINT, RecordError
+from sources.contract import RecordError, child_hints, parent_hints, screened
 from sources.http import redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, drop_repeats
 from sources.memory import release_freed_memory
@@ -119,30 +119,6 @@ def _closing(resource: Callable[P, Iterator[T]]) -> Callable[P, Iterator[T]]:
     return closing
 
 
-def _parent_hints(table: str, disposition: str, primary_key: str, columns: dict[str, Any]) -> Any:
-    return dlt.mark.make_hints(
-        table_name=table,
-        write_disposition=disposition,  # type: ignore[arg-type]
-        primary_key=primary_key,
-        columns=columns,
-    )
-
-
-def _hints(table: str, disposition: str, merge_key: str, columns: dict[str, Any]) -> Any:
-    """Hints of a child table, replaced as a set per parent through `merge_key`.
-
-    Its rows are unique by construction (each parent is read once per run), and it deliberately has no
-    primary key: dlt would delete with `key = .. OR merge_key = ..`, a nested-loop join (see pinogy).
-    """
-    return dlt.mark.make_hints(
-        table_name=table,
-        write_disposition=disposition,  # type: ignore[arg-type]
-        merge_key=merge_key,
-        # hard_delete only means something to a merge (dlt warns about it on replace).
-        columns={**columns, **TOMBSTONE_HINT} if disposition == "merge" else columns,
-    )
-
-
 # Table hints are set per table variant below: hints on the decorator would leak into the child tables.
 @dlt.resource(name="orders", write_disposition="merge")
 @redact_errors
@@ -167,9 +143,9 @@ def orders(
         saved, "look-back anchor newest_date"
     )
     disposition: Literal["replace", "merge"] = "replace" if full else "merge"
-    order_hints = _parent_hints("orders", disposition, "order_id", column_hints(ORDER_FIELDS))
-    item_hints = _hints("order_items", disposition, "order_id", column_hints(ORDER_ITEM_FIELDS))
-    option_hints = _hints(
+    order_hints = parent_hints("orders", disposition, "order_id", column_hints(ORDER_FIELDS))
+    item_hints = child_hints("order_items", disposition, "order_id", column_hints(ORDER_ITEM_FIELDS))
+    option_hints = child_hints(
         "order_item_options", disposition, "order_id", column_hints(ORDER_ITEM_OPTION_FIELDS)
     )
     stats = OrderReadStats(clock=clock)
@@ -224,8 +200,8 @@ def customers(
     """Every customer with their address book (the API has no change filter), merged on `user_id`."""
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
-    customer_hints = _parent_hints("customers", disposition, "user_id", column_hints(CUSTOMER_FIELDS))
-    address_hints = _hints("customer_addresses", disposition, "user_id", column_hints(ADDRESS))
+    customer_hints = parent_hints("customers", disposition, "user_id", column_hints(CUSTOMER_FIELDS))
+    address_hints = child_hints("customer_addresses", disposition, "user_id", column_hints(ADDRESS))
     rejects = Rejects(settings.SOURCE_NAME)
     read = 0
     for batch in client.offset_batches("GetCustomers", "GetCustomerCount", batch_size):
@@ -256,8 +232,8 @@ def products(
     """Every product (all categories) with its option tree flattened, merged on `pid`."""
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
-    product_hints = _parent_hints("products", disposition, "pid", column_hints(PRODUCT_FIELDS))
-    option_hints = _hints("product_options", disposition, "pid", column_hints(PRODUCT_OPTION_FIELDS))
+    product_hints = parent_hints("products", disposition, "pid", column_hints(PRODUCT_FIELDS))
+    option_hints = child_hints("product_options", disposition, "pid", column_hints(PRODUCT_OPTION_FIELDS))
     rejects = Rejects(settings.SOURCE_NAME)
     read = 0
     for batch in client.product_batches(batch_size):
@@ -361,13 +337,7 @@ def _tables(
     and named in `pinnacle_cart.rejects`; a record whose key is missing or unreadable fails the source.
     """
     try:
-        try:
-            return build(builder, batch, tombstones)
-        except RecordError as exc:
-            if exc.field is None:
-                raise
-        good = rejects.screen(resource, batch, lambda one: build(builder, one, tombstones), _record_id)
-        return build(builder, good, tombstones) if good else None
+        return screened(lambda some: build(builder, some, tombstones), batch, rejects, resource, _record_id)
     except RecordError as exc:
         raise PinnacleCartError(
             call, str(exc), "report the record to the shop; the run stopped before loading it"

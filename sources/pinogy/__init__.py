@@ -20,7 +20,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from sources.contract import TOMBSTONE_HINT, RecordError, parse_ts
+from sources.contract import RecordError, child_hints, parent_hints, parse_ts, screened
 from sources.http import redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects
 from sources.memory import release_freed_memory
@@ -128,17 +128,11 @@ def purchase_orders(
 
 
 def _hints(disposition: Literal["replace", "merge"]) -> tuple[Any, Any]:
-    po_hints = dlt.mark.make_hints(
-        table_name="purchase_orders", write_disposition=disposition, primary_key="id", columns=PO_COLUMNS
-    )
     # Lines: `id` is unique (each PO is read once per run), `transaction_id` replaces a PO's lines as a set.
-    line_hints = dlt.mark.make_hints(
-        table_name="purchase_order_lines",
-        write_disposition=disposition,
-        merge_key="transaction_id",
-        columns=LINE_COLUMNS if disposition == "replace" else {**LINE_COLUMNS, **TOMBSTONE_HINT},
+    return (
+        parent_hints("purchase_orders", disposition, "id", PO_COLUMNS),
+        child_hints("purchase_order_lines", disposition, "transaction_id", LINE_COLUMNS),
     )
-    return po_hints, line_hints
 
 
 def _tables(
@@ -147,15 +141,9 @@ def _tables(
     """Return the batch as PO and line tables; a PO with an unreadable value (its own or a line's) is
     rejected whole, since its lines are replaced as a set. A PO without a key fails the source."""
     try:
-        try:
-            return purchase_order_tables(batch, tombstones)
-        except RecordError as exc:
-            if exc.field is None:
-                raise
-        good = rejects.screen(
-            "purchase_orders", batch, lambda one: purchase_order_tables(one, tombstones), _po_id
+        return screened(
+            lambda some: purchase_order_tables(some, tombstones), batch, rejects, "purchase_orders", _po_id
         )
-        return purchase_order_tables(good, tombstones) if good else None
     except RecordError as exc:
         ids = f"{batch[0].get('id')}..{batch[-1].get('id')}"
         raise PinogyError(
