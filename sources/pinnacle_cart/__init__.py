@@ -41,6 +41,7 @@ from sources.pinnacle_cart.fields import (
     ORDER_ITEM_OPTION_FIELDS,
     PRODUCT_FIELDS,
     PRODUCT_OPTION_FIELDS,
+    Fields,
     column_hints,
 )
 from sources.pinnacle_cart.sync import OrderReadStats, needs_full_read, parse_shop_date, read_orders
@@ -198,25 +199,16 @@ def customers(
     shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Every customer with their address book (the API has no change filter), merged on `user_id`."""
-    state = dlt.current.resource_state()
-    disposition = _full_read_disposition(state, full_refresh)
-    customer_hints = parent_hints("customers", disposition, "user_id", column_hints(CUSTOMER_FIELDS))
-    address_hints = child_hints("customer_addresses", disposition, "user_id", column_hints(ADDRESS))
-    rejects = Rejects(settings.SOURCE_NAME)
-    read = 0
-    for batch in client.offset_batches("GetCustomers", "GetCustomerCount", batch_size):
-        tables = _tables(
-            customer_tables, builder, batch, disposition == "merge", "GetCustomers", rejects, "customers"
-        )
-        read += len(batch)
-        if tables is None:
-            continue
-        yield dlt.mark.with_hints(tables[0], customer_hints, create_table_variant=True)
-        yield dlt.mark.with_hints(tables[1], address_hints, create_table_variant=True)
-    yield from rejects.flush()
-    if disposition == "replace":
-        _check_shrink(shrink, "GetCustomers (full read)", "customers", read, client, "GetCustomerCount")
-    state["api_count"] = client.counts["GetCustomerCount"]
+    yield from _read_in_full(
+        client,
+        builder,
+        client.offset_batches("GetCustomers", "GetCustomerCount", batch_size),
+        customer_tables,
+        ("GetCustomers", "GetCustomerCount"),
+        ("customers", CUSTOMER_FIELDS, "user_id", "customer_addresses", ADDRESS),
+        full_refresh,
+        shrink,
+    )
 
 
 @dlt.resource(name="products", write_disposition="merge")
@@ -230,25 +222,51 @@ def products(
     shrink: ShrinkGuard | None = None,
 ) -> Iterator[Any]:
     """Every product (all categories) with its option tree flattened, merged on `pid`."""
+    yield from _read_in_full(
+        client,
+        builder,
+        client.product_batches(batch_size),
+        product_tables,
+        ("GetProducts", "GetProductCount"),
+        ("products", PRODUCT_FIELDS, "pid", "product_options", PRODUCT_OPTION_FIELDS),
+        full_refresh,
+        shrink,
+    )
+
+
+def _read_in_full(
+    client: PinnacleCartClient,
+    builder: TableBuilder,
+    batches: Iterator[list[dict[str, Any]]],
+    build: Any,
+    calls: tuple[str, str],
+    tables: tuple[str, Fields, str, str, Fields],
+    full_refresh: bool,
+    shrink: ShrinkGuard | None,
+) -> Iterator[Any]:
+    """Read a whole list (`calls`: the list call and its count call) into a parent table and its child
+    table (`tables`: parent, its fields, key, child, its fields); merge, or replace on a full refresh."""
+    call, count_call = calls
+    parent, parent_fields, key, child, child_fields = tables
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
-    product_hints = parent_hints("products", disposition, "pid", column_hints(PRODUCT_FIELDS))
-    option_hints = child_hints("product_options", disposition, "pid", column_hints(PRODUCT_OPTION_FIELDS))
+    hints = (
+        parent_hints(parent, disposition, key, column_hints(parent_fields)),
+        child_hints(child, disposition, key, column_hints(child_fields)),
+    )
     rejects = Rejects(settings.SOURCE_NAME)
     read = 0
-    for batch in client.product_batches(batch_size):
-        tables = _tables(
-            product_tables, builder, batch, disposition == "merge", "GetProducts", rejects, "products"
-        )
+    for batch in batches:
+        found = _tables(build, builder, batch, disposition == "merge", call, rejects, parent)
         read += len(batch)
-        if tables is None:
+        if found is None:
             continue
-        yield dlt.mark.with_hints(tables[0], product_hints, create_table_variant=True)
-        yield dlt.mark.with_hints(tables[1], option_hints, create_table_variant=True)
+        yield dlt.mark.with_hints(found[0], hints[0], create_table_variant=True)
+        yield dlt.mark.with_hints(found[1], hints[1], create_table_variant=True)
     yield from rejects.flush()
     if disposition == "replace":
-        _check_shrink(shrink, "GetProducts (full read)", "products", read, client, "GetProductCount")
-    state["api_count"] = client.counts["GetProductCount"]
+        _check_shrink(shrink, f"{call} (full read)", parent, read, client, count_call)
+    state["api_count"] = client.counts[count_call]
 
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
