@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, ParamSpec, TypeVar, cast
 
@@ -98,8 +99,8 @@ def pinnacle_cart_source(
             cursor_tolerance_hours,
             shrink,
         ),
-        customers(client, builder, batch_size, full_refresh, shrink),
-        products(client, builder, batch_size, full_refresh, shrink),
+        customers(client, builder, batch_size, full_refresh, shrink, CUSTOMERS),
+        products(client, builder, batch_size, full_refresh, shrink, PRODUCTS),
         categories(client, shrink),
         inventory(client, builder, batch_size),
     )
@@ -188,76 +189,58 @@ def orders(
         state.pop("api_count", None)
 
 
-@dlt.resource(name="customers", write_disposition="merge")
-@redact_errors
-@_closing
-def customers(
-    client: PinnacleCartClient,
-    builder: TableBuilder,
-    batch_size: int,
-    full_refresh: bool,
-    shrink: ShrinkGuard | None = None,
-) -> Iterator[Any]:
-    """Every customer with their address book (the API has no change filter), merged on `user_id`."""
-    yield from _read_in_full(
-        client,
-        builder,
-        client.offset_batches("GetCustomers", "GetCustomerCount", batch_size),
-        customer_tables,
-        ("GetCustomers", "GetCustomerCount"),
-        ("customers", CUSTOMER_FIELDS, "user_id", "customer_addresses", ADDRESS),
-        full_refresh,
-        shrink,
-    )
+@dataclass(frozen=True)
+class WholeList:
+    """A list the API has no change filter for, read whole every run into a parent and a child table."""
+
+    call: str  # the list call; its count call is named after it (GetCustomers: GetCustomerCount)
+    parent: str
+    parent_fields: Fields
+    key: str  # the parent's primary key, the child's merge key
+    child: str
+    child_fields: Fields
+    build: Callable[..., tuple[pa.Table, pa.Table]]
+
+    @property
+    def count_call(self) -> str:
+        return f"{self.call[:-1]}Count"
+
+    def batches(self, client: PinnacleCartClient, batch_size: int) -> Iterator[list[dict[str, Any]]]:
+        if self.call == "GetProducts":  # products page by BatchPage, every category at once
+            return client.product_batches(batch_size)
+        return client.offset_batches(self.call, self.count_call, batch_size)
 
 
-@dlt.resource(name="products", write_disposition="merge")
-@redact_errors
-@_closing
-def products(
-    client: PinnacleCartClient,
-    builder: TableBuilder,
-    batch_size: int,
-    full_refresh: bool,
-    shrink: ShrinkGuard | None = None,
-) -> Iterator[Any]:
-    """Every product (all categories) with its option tree flattened, merged on `pid`."""
-    yield from _read_in_full(
-        client,
-        builder,
-        client.product_batches(batch_size),
-        product_tables,
-        ("GetProducts", "GetProductCount"),
-        ("products", PRODUCT_FIELDS, "pid", "product_options", PRODUCT_OPTION_FIELDS),
-        full_refresh,
-        shrink,
-    )
+# Every customer with their address book, merged on `user_id`.
+CUSTOMERS = WholeList(
+    "GetCustomers", "customers", CUSTOMER_FIELDS, "user_id", "customer_addresses", ADDRESS, customer_tables
+)
+# Every product (all categories) with its option tree flattened, merged on `pid`.
+PRODUCTS = WholeList(
+    "GetProducts", "products", PRODUCT_FIELDS, "pid", "product_options", PRODUCT_OPTION_FIELDS, product_tables
+)
 
 
 def _read_in_full(
     client: PinnacleCartClient,
     builder: TableBuilder,
-    batches: Iterator[list[dict[str, Any]]],
-    build: Any,
-    calls: tuple[str, str],
-    tables: tuple[str, Fields, str, str, Fields],
+    batch_size: int,
     full_refresh: bool,
     shrink: ShrinkGuard | None,
+    spec: WholeList,
 ) -> Iterator[Any]:
-    """Read a whole list (`calls`: the list call and its count call) into a parent table and its child
-    table (`tables`: parent, its fields, key, child, its fields); merge, or replace on a full refresh."""
-    call, count_call = calls
-    parent, parent_fields, key, child, child_fields = tables
+    """Read a whole list into its parent and child tables; merge, or replace on a full refresh."""
+    call, count_call, parent = spec.call, spec.count_call, spec.parent
     state = dlt.current.resource_state()
     disposition = _full_read_disposition(state, full_refresh)
     hints = (
-        parent_hints(parent, disposition, key, column_hints(parent_fields)),
-        child_hints(child, disposition, key, column_hints(child_fields)),
+        parent_hints(parent, disposition, spec.key, column_hints(spec.parent_fields)),
+        child_hints(spec.child, disposition, spec.key, column_hints(spec.child_fields)),
     )
     rejects = Rejects(settings.SOURCE_NAME)
     read = 0
-    for batch in batches:
-        found = _tables(build, builder, batch, disposition == "merge", call, rejects, parent)
+    for batch in spec.batches(client, batch_size):
+        found = _tables(spec.build, builder, batch, disposition == "merge", call, rejects, parent)
         read += len(batch)
         if found is None:
             continue
@@ -267,6 +250,10 @@ def _read_in_full(
     if disposition == "replace":
         _check_shrink(shrink, f"{call} (full read)", parent, read, client, count_call)
     state["api_count"] = client.counts[count_call]
+
+
+customers = dlt.resource(name="customers", write_disposition="merge")(redact_errors(_closing(_read_in_full)))
+products = dlt.resource(name="products", write_disposition="merge")(redact_errors(_closing(_read_in_full)))
 
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
