@@ -141,7 +141,7 @@ def run_source(
     except SignalReceivedException as exc:
         result.status, result.error = INTERRUPTED, f"{spec.name}: stopped by {signal_name(exc.signal_code)}"
     except ConfigFieldMissingException as exc:
-        result.status, result.error = FAILED, _missing_config_line(spec, exc)
+        result.status, result.error = FAILED, spec.missing_config_line(exc.fields)
     except SourceError as exc:
         result.status, result.error = FAILED, str(exc)
     except PipelineStepFailed as exc:
@@ -150,7 +150,7 @@ def run_source(
         if isinstance(cause, SourceError):
             result.error = str(cause)
         elif isinstance(cause, ConfigFieldMissingException):
-            result.error = _missing_config_line(spec, cause)
+            result.error = spec.missing_config_line(cause.fields)
         else:
             result.error = redact(
                 f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line(cause)}"
@@ -226,14 +226,6 @@ def _root_cause(exc: BaseException) -> BaseException:
         if isinstance(seen, SourceError | ConfigFieldMissingException):
             return seen
     return seen
-
-
-def _missing_config_line(spec: SourceSpec, exc: ConfigFieldMissingException) -> str:
-    keys = ", ".join(f"SOURCES__{spec.name.upper()}__{name.upper()}" for name in exc.fields)
-    return (
-        f"{spec.name}: config: missing {keys} (fix: set it in .dlt/secrets.toml under "
-        f"[sources.{spec.name}] or as an environment variable)"
-    )
 
 
 def table_totals(db_path: Path, schemas: list[str]) -> dict[str, dict[str, int]]:
