@@ -6,16 +6,12 @@ import logging
 import os
 import shlex
 import shutil
-import time
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.history import record_run
-from pipelines.models import build
-from pipelines.nightly import format_summary, pipelines_dir_for, run_sources, table_totals
-from pipelines.publish import publish_or_explain
+from pipelines.lock import LockBusy, RunLock
+from pipelines.nightly import pipelines_dir_for
 from pipelines.registry import SOURCES
 from pipelines.report import write_report
 
@@ -41,24 +37,25 @@ def simulator_env(sims: dict[str, Any]) -> dict[str, str]:
 
 
 def run_demo(db_path: Path) -> int:
-    """Run every demo source into a fresh `db_path`; print the summary; return the exit status."""
-    started = time.monotonic()
-    for leftover in (db_path, Path(f"{db_path}.wal")):
-        leftover.unlink(missing_ok=True)
-    shutil.rmtree(pipelines_dir_for(db_path), ignore_errors=True)
+    """Run the nightly job (`run`: lock, load, history, models, publish) against the simulators into a
+    fresh `db_path`; write the report; return the run's exit status."""
+    from pipelines.cli import run
+
+    try:
+        with RunLock(db_path):  # never wipe a warehouse another run is loading
+            for leftover in (db_path, Path(f"{db_path}.wal")):
+                leftover.unlink(missing_ok=True)
+            shutil.rmtree(pipelines_dir_for(db_path), ignore_errors=True)
+    except LockBusy as exc:
+        log.error("demo: %s; the demo exits without touching it", exc)
+        return 3
     with ExitStack() as stack:
         os.environ.update(simulator_env(start_simulators(stack)))
-        started_at = datetime.now(UTC)
-        results = run_sources(db_path, list(SOURCES))
-    record_run(db_path, started_at, results)  # so `python -m pipelines status --db demo.duckdb` has a history
-    print(format_summary(results, table_totals(db_path, list(SOURCES)), time.monotonic() - started))
-    models = build(db_path)
-    print(models.summary())
-    published = publish_or_explain(db_path) if models.ok else 1
+        status = run(db_path, list(SOURCES), full_refresh=False, skip_models=False)
     report = write_report(db_path, db_path.with_suffix(".html"))
     print(f"\nThe report is {report}: open it in a browser.")
     print(
         f"\nThe warehouse is {db_path}; BI tools read its serving file. Query it in DuckDB's shell:\n"
         f"  .venv/bin/python -m pipelines sql --db {shlex.quote(str(db_path))}"
     )
-    return 0 if all(r.status != "failed" for r in results) and models.ok and published == 0 else 1
+    return status

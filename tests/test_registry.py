@@ -42,3 +42,14 @@ def test_a_missing_key_reads_the_same_in_a_dry_run_as_in_a_run(db: Path) -> None
     night = cli("run", "--sources", "plugivery", "--db", str(db), "--skip-models")
     assert line in dry.stdout
     assert line in night.stdout + night.stderr
+
+
+def test_the_demo_takes_the_run_lock_and_leaves_a_warehouse_being_loaded_alone(db: Path) -> None:
+    from pipelines.lock import RunLock
+
+    db.write_bytes(b"another run's warehouse")
+    with RunLock(db):
+        out = cli("demo", "--db", str(db))
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "another run (pid" in out.stderr
+    assert db.read_bytes() == b"another run's warehouse"
