@@ -10,7 +10,7 @@ from pathlib import Path
 from pipelines.demo import simulator_env, start_simulators
 from pipelines.models import RAW_SCHEMAS
 from pipelines.registry import SOURCES
-from tests.conftest import REPO, cli
+from tests.conftest import REPO, cli, query
 
 
 def test_the_nightly_job_imports_no_simulator() -> None:
@@ -45,11 +45,14 @@ def test_a_missing_key_reads_the_same_in_a_dry_run_as_in_a_run(db: Path) -> None
 
 
 def test_the_demo_takes_the_run_lock_and_leaves_a_warehouse_being_loaded_alone(db: Path) -> None:
+    import duckdb
+
     from pipelines.lock import RunLock
 
-    db.write_bytes(b"another run's warehouse")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table loading as select 42 as rows_so_far")
     with RunLock(db):
         out = cli("demo", "--db", str(db))
     assert out.returncode == 3, out.stdout + out.stderr
     assert "another run (pid" in out.stderr
-    assert db.read_bytes() == b"another run's warehouse"
+    assert query(db, "select rows_so_far from loading") == [(42,)]
