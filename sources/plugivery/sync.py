@@ -1,10 +1,10 @@
-"""One Plugivery night, step by step, every read through a `BudgetedReader` that owns the read ledger.
+"""One Plugivery night, step by step, every read through the `BudgetedReader` (budget.py).
 
 The steps (see the package docstring for the order and the tables): `list` → `list_promotions` →
 brands and categories once per API day → `get` for queued products, oldest change first. The reader
-refuses a read once the budget is spent and turns a quota error (472/473/474) into the same stop; the
-steps keep what they read before the stop, and the night's result (`last_run`, in resource state)
-records why it stopped: `deferred` is the reason the runner reports, set only for a quota error.
+stops the night when the budget is spent or the API's quota is (472/473/474); the steps keep what they
+read before the stop, and the night's result (`last_run`, in resource state) says why it stopped:
+`deferred` is the reason the runner reports, set only for a quota error.
 """
 
 from __future__ import annotations
@@ -15,60 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sources.integrity import CursorClock, Rejects, drop_repeats
-from sources.plugivery.budget import Budget, current_ledger, since_window, sync_with_info
-from sources.plugivery.client import PlugiveryClient, PlugiveryError, QuotaExhausted, as_records
+from sources.integrity import CursorClock, Rejects
+from sources.plugivery.budget import BudgetedReader, ReadsStopped, record_id, since_window
+from sources.plugivery.client import PlugiveryError, as_records
 from sources.shrink import ShrinkGuard, held_rows
 
 log = logging.getLogger("retail.plugivery")
 
 Row = dict[str, Any]
-
-
-class ReadsStopped(Exception):
-    """No more reads tonight: our budget is spent, or the API said its quota is (then `deferred`)."""
-
-    def __init__(self, reason: str, deferred: bool) -> None:
-        super().__init__(reason)
-        self.reason, self.deferred = reason, deferred
-
-
-class BudgetedReader:
-    """Every read action of a night: counted in the ledger (on the API's day and month), refused when spent.
-
-    The ledger lives in `state`; `info` (free) is read first and its counters win when higher.
-    """
-
-    def __init__(self, client: PlugiveryClient, budget: Budget, state: MutableMapping[str, Any]) -> None:
-        self.client, self.budget = client, budget
-        info = client.info()
-        self.now = client.server_now or int(datetime.now(UTC).timestamp())
-        self.ledger = current_ledger(state, self.now)
-        sync_with_info(self.ledger, info)
-
-    @property
-    def day(self) -> str:
-        return str(self.ledger["day"])
-
-    @property
-    def left(self) -> int:
-        return self.budget.left(self.ledger)
-
-    def read(self, act: str, **params: Any) -> Any:
-        """Return `act`'s data; raise `ReadsStopped` when the budget is spent or the API's quota is."""
-        if self.left <= 0:
-            raise ReadsStopped("tonight's read budget is spent", deferred=False)
-        self.ledger["day_reads"] += 1
-        self.ledger["month_reads"] += 1
-        try:
-            return self.client.call(act, **params)
-        except QuotaExhausted as exc:
-            raise ReadsStopped(str(exc), deferred=True) from None
-
-    def records(self, act: str, **params: Any) -> list[Row]:
-        """`act`'s records, each carrying an `id`, a record listed twice kept once (the last copy)."""
-        described = f"act={act}" + "".join(f" {k}={v}" for k, v in params.items())
-        return drop_repeats(as_records(self.read(act, **params), described), set(), _id)
 
 
 @dataclass
@@ -105,7 +59,7 @@ class CatalogNight:
             # products the catalogue dropped, so the measure is the last complete list, once there is one.
             self.complete("act=list since=all", "products", listed, self.state.get("listed_all"))
             self.state["listed_all"] = len(listed)
-        priced = self.rejects.convert("products", listed, self.price_row, _id)
+        priced = self.rejects.convert("products", listed, self.price_row, record_id)
         # Equality, not order: a date in the future must not hide the product's next real change.
         changed = [(r, row) for r, row in priced if int(r.get("date") or 0) != seen.get(str(r["id"]))]
         if priced:
@@ -124,7 +78,7 @@ class CatalogNight:
 
     def promotions(self) -> Iterator[tuple[str, list[Row]]]:
         promoted = self.rejects.convert(
-            "promotions", self.reader.records("list_promotions"), self.promotion_row, _id
+            "promotions", self.reader.records("list_promotions"), self.promotion_row, record_id
         )
         if promoted:
             yield "promotions", [row for _, row in promoted]
@@ -153,7 +107,7 @@ class CatalogNight:
             # 462 "No Result": the product is gone; nothing to keep. An unreadable date is rejected
             # (the read is spent; its next change queues it again).
             details.extend(
-                row for _, row in self.rejects.convert("product_details", records, self.detail_row, _id)
+                row for _, row in self.rejects.convert("product_details", records, self.detail_row, record_id)
             )
             del queue[product_id]
         if details:
@@ -185,7 +139,3 @@ class CatalogNight:
             "reads_today": self.reader.ledger["day_reads"],
             **({"deferred": deferred} if deferred else {}),
         }
-
-
-def _id(record: Row) -> Any:
-    return record.get("id")

@@ -10,9 +10,8 @@ import pytest
 from pipelines.nightly import deferral, make_pipeline
 from simulators.plugivery import PlugiverySimulator
 from sources.plugivery import plugivery_source
-from sources.plugivery.budget import Budget
+from sources.plugivery.budget import Budget, BudgetedReader, ReadsStopped
 from sources.plugivery.client import PlugiveryClient
-from sources.plugivery.sync import BudgetedReader, ReadsStopped
 from tests.conftest import run
 
 pytestmark = pytest.mark.usefixtures("plugivery_env")
