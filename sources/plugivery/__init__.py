@@ -12,7 +12,9 @@ Tables (schema `plugivery`):
 A run: `info` (free) → `list` with the smallest `since` window covering the time since the last list →
 `list_promotions` → brands and categories if not yet read today → `get` for new or changed products,
 oldest change first, with what is left of the budget; the rest waits in state for the next nights.
-A quota error (472/473/474) stops the calls; what was read loads, and the run is reported *deferred*.
+A quota error (472/473/474) stops the calls; what was read loads, and the run is reported *deferred*:
+the reason is written to `last_run.deferred` in this resource's state, where the runner reads it. The
+steps are in `sync.py`; every read goes through `budget.BudgetedReader`, which keeps the ledger.
 
 Records: a product, promotion, brand or category listed twice is kept once (the last copy). A product
 or promotion whose `date`/`start`/`end` is not a Unix time ("yesterday", 1e20) is rejected by name into
