@@ -32,7 +32,7 @@ from pipelines.registry import SOURCES, SourceSpec
 from pipelines.sql_names import quote_dlt_load_paths, quoted
 from pipelines.storage import create_database
 from pipelines.warehouse_file import delete_completed_load_packages
-from sources.http import SourceError, api_calls, redact, take_deferred
+from sources.http import SourceError, api_calls, redact
 from sources.integrity import take_notes
 
 log = logging.getLogger("retail.nightly")
@@ -116,7 +116,6 @@ def run_source(
     spec: SourceSpec, db_path: Path, full_refresh: bool, allow_shrink: bool = False
 ) -> SourceResult:
     result = SourceResult(spec.name, started_at=datetime.now(UTC))
-    take_deferred(spec.name)  # a stale word from an earlier run in this process does not count
     take_notes(spec.name)
     started, calls_before = time.monotonic(), api_calls(spec.name)
     log.info(
@@ -134,7 +133,7 @@ def run_source(
         result.rows = _rows_written(pipeline)
         if spec.reconcile is not None:
             result.notes = spec.reconcile(pipeline)
-        deferred = take_deferred(spec.name)
+        deferred = deferral(pipeline, spec.name)
         if deferred:
             result.status, result.error = DEFERRED, deferred
         log.debug("%s: %s", spec.name, redact(info))
@@ -184,6 +183,16 @@ def run_source(
             sum(result.rows.values()),
         )
     return result
+
+
+def deferral(pipeline: dlt.Pipeline, source: str) -> str | None:
+    """Return why the source stopped early on purpose this run (a spent quota), or None.
+
+    A source says so in its own result: `deferred` in a resource's `last_run` state, written every run.
+    """
+    resources = pipeline.state.get("sources", {}).get(source, {}).get("resources", {})
+    reasons = [str((r.get("last_run") or {}).get("deferred") or "") for r in resources.values()]
+    return "; ".join(reason for reason in reasons if reason) or None
 
 
 def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> dlt.Pipeline:
