@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, write_results
-from pipelines.demo import DEMO_SOURCES
 from pipelines.nightly import run_sources
+from pipelines.registry import SOURCES
 from simulators.base import Request, Simulator
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
@@ -103,11 +103,13 @@ def main() -> None:
     report: dict[str, Any] = {}
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-economy-") as tmp:
         sims: dict[str, Simulator] = {}
-        for name, demo in DEMO_SOURCES.items():
+        for name, spec in SOURCES.items():
             # Plugivery: the demo's catalogue needs six nights of reads; here one that fits in the first.
-            start = SMALL[name] if args.small or name == "plugivery" else demo.start
-            sims[name] = stack.enter_context(start())
-            os.environ.update(demo.config(sims[name]))
+            small = args.small or name == "plugivery"
+            sims[name] = stack.enter_context(
+                SMALL[name]() if small else spec.start_simulator(**spec.demo_world)
+            )
+            os.environ.update(spec.env(sims[name]))
         db = Path(tmp) / "economy.duckdb"
         for night in ("first run", "quiet night"):
             for sim in sims.values():

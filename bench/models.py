@@ -24,8 +24,8 @@ import duckdb
 
 from bench.common import REPO, RESULTS, write_results
 from bench.pinogy_sync import HEADLINE_POS, SECRETS
-from pipelines.demo import DEMO_SOURCES
 from pipelines.models import build
+from pipelines.registry import SOURCES
 
 
 def main() -> None:
@@ -57,9 +57,9 @@ def main() -> None:
             "DLT_DATA_DIR": str(work / "dlt"),
             "RUNTIME__DLTHUB_TELEMETRY": "false",
         }
-        for name, demo in DEMO_SOURCES.items():
+        for name, spec in SOURCES.items():
             if name != "pinogy":
-                env.update(demo.config(stack.enter_context(demo.start())))
+                env.update(spec.env(stack.enter_context(spec.start_simulator(**spec.demo_world))))
         db = work / "models.duckdb"
         print(f"models bench: loading {n_pos} POs and the other sources ...", file=sys.stderr, flush=True)
         subprocess.run(

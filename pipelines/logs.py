@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from pipelines.registry import SOURCES
 from sources.http import RedactingFilter
 
 FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
@@ -29,7 +30,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         source = record.getMessage().split(":", 1)[0]
-        if source in ("pinogy", "pinnacle_cart", "pinmeto", "plugivery"):
+        if source in SOURCES:
             entry["source"] = source
         return json.dumps(entry, ensure_ascii=False)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.registry import SOURCES
 from pipelines.sql_names import quoted
 from pipelines.storage import create_database
 
@@ -37,7 +38,7 @@ SQL_DIR = next(
     (d for d in (Path(__file__).resolve().parent.parent / "sql", Path.cwd() / "sql") if d.is_dir()),
     Path("sql"),
 )
-RAW_SCHEMAS = ("pinogy", "pinnacle_cart", "plugivery", "pinmeto")
+RAW_SCHEMAS = tuple(SOURCES)  # each source loads into the schema of its name
 MODEL_SCHEMAS = {"seeds": "seeds", "staging": "staging", "intermediate": "intermediate", "marts": "analytics"}
 TABLE_FOLDERS = ("intermediate", "marts")  # built as tables; each must state its key
 # Tables earlier versions built that no file defines any more: dropped, so BI never reads them stale.

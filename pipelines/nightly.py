@@ -32,7 +32,7 @@ from pipelines.registry import SOURCES, SourceSpec
 from pipelines.sql_names import quote_dlt_load_paths, quoted
 from pipelines.storage import create_database
 from pipelines.warehouse_file import delete_completed_load_packages
-from sources.http import SourceError, api_calls, redact, take_deferred
+from sources.http import SourceError, api_calls, redact
 from sources.integrity import take_notes
 
 log = logging.getLogger("retail.nightly")
@@ -116,7 +116,6 @@ def run_source(
     spec: SourceSpec, db_path: Path, full_refresh: bool, allow_shrink: bool = False
 ) -> SourceResult:
     result = SourceResult(spec.name, started_at=datetime.now(UTC))
-    take_deferred(spec.name)  # a stale word from an earlier run in this process does not count
     take_notes(spec.name)
     started, calls_before = time.monotonic(), api_calls(spec.name)
     log.info(
@@ -134,14 +133,14 @@ def run_source(
         result.rows = _rows_written(pipeline)
         if spec.reconcile is not None:
             result.notes = spec.reconcile(pipeline)
-        deferred = take_deferred(spec.name)
+        deferred = deferral(pipeline, spec.name)
         if deferred:
             result.status, result.error = DEFERRED, deferred
         log.debug("%s: %s", spec.name, redact(info))
     except SignalReceivedException as exc:
         result.status, result.error = INTERRUPTED, f"{spec.name}: stopped by {signal_name(exc.signal_code)}"
     except ConfigFieldMissingException as exc:
-        result.status, result.error = FAILED, _missing_config_line(spec, exc)
+        result.status, result.error = FAILED, spec.missing_config_line(exc.fields)
     except SourceError as exc:
         result.status, result.error = FAILED, str(exc)
     except PipelineStepFailed as exc:
@@ -150,7 +149,7 @@ def run_source(
         if isinstance(cause, SourceError):
             result.error = str(cause)
         elif isinstance(cause, ConfigFieldMissingException):
-            result.error = _missing_config_line(spec, cause)
+            result.error = spec.missing_config_line(cause.fields)
         else:
             result.error = redact(
                 f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line(cause)}"
@@ -184,6 +183,16 @@ def run_source(
             sum(result.rows.values()),
         )
     return result
+
+
+def deferral(pipeline: dlt.Pipeline, source: str) -> str | None:
+    """Return why the source stopped early on purpose this run (a spent quota), or None.
+
+    A source says so in its own result: `deferred` in a resource's `last_run` state, written every run.
+    """
+    resources = pipeline.state.get("sources", {}).get(source, {}).get("resources", {})
+    reasons = [str((r.get("last_run") or {}).get("deferred") or "") for r in resources.values()]
+    return "; ".join(reason for reason in reasons if reason) or None
 
 
 def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> dlt.Pipeline:
@@ -226,14 +235,6 @@ def _root_cause(exc: BaseException) -> BaseException:
         if isinstance(seen, SourceError | ConfigFieldMissingException):
             return seen
     return seen
-
-
-def _missing_config_line(spec: SourceSpec, exc: ConfigFieldMissingException) -> str:
-    keys = ", ".join(f"SOURCES__{spec.name.upper()}__{name.upper()}" for name in exc.fields)
-    return (
-        f"{spec.name}: config: missing {keys} (fix: set it in .dlt/secrets.toml under "
-        f"[sources.{spec.name}] or as an environment variable)"
-    )
 
 
 def table_totals(db_path: Path, schemas: list[str]) -> dict[str, dict[str, int]]:

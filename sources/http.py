@@ -64,21 +64,6 @@ _calls: dict[str, int] = {}
 _calls_lock = threading.Lock()
 
 
-_deferred: dict[str, str] = {}
-
-
-def report_deferred(source: str, reason: str) -> None:
-    """Say that `source` stopped early on purpose (e.g. a spent quota): its run is deferred, not failed."""
-    with _calls_lock:
-        _deferred[source] = reason
-
-
-def take_deferred(source: str) -> str | None:
-    """Return and forget why `source` deferred in this process, or None."""
-    with _calls_lock:
-        return _deferred.pop(source, None)
-
-
 def api_calls(source: str) -> int:
     """Return how many HTTP requests (retries included) sessions of `source` have sent in this process."""
     with _calls_lock:

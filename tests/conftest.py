@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from pipelines.nightly import SourceResult, run_sources
+from pipelines.registry import SOURCES
 from simulators.base import ISSUED_SECRETS
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
@@ -93,12 +94,7 @@ def pinogy_env(pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def pinogy_env_for(sim: PinogySimulator) -> dict[str, str]:
-    return {
-        "SOURCES__PINOGY__API_HOST": sim.url,
-        "SOURCES__PINOGY__ACCESS_KEY": sim.access_key,
-        "SOURCES__PINOGY__SECRET_KEY": sim.secret_key,
-        "SOURCES__PINOGY__PASSWORD": sim.password,
-    }
+    return SOURCES["pinogy"].env(sim)
 
 
 def run(db: Path, sources: list[str], full_refresh: bool = False) -> list[SourceResult]:
@@ -198,14 +194,7 @@ def pinnacle_cart_env(
 
 
 def pinnacle_cart_env_for(sim: PinnacleCartSimulator) -> dict[str, str]:
-    return {
-        "SOURCES__PINNACLE_CART__API_URL": sim.api_url,
-        "SOURCES__PINNACLE_CART__USERNAME": sim.username,
-        "SOURCES__PINNACLE_CART__PASSWORD": sim.password,
-        "SOURCES__PINNACLE_CART__TOKEN": sim.token,
-        "SOURCES__PINNACLE_CART__SHOP_TIMEZONE": "America/New_York",
-        "SOURCES__PINNACLE_CART__BATCH_SIZE": "100",
-    }
+    return {**SOURCES["pinnacle_cart"].env(sim), "SOURCES__PINNACLE_CART__BATCH_SIZE": "100"}
 
 
 # --- PinMeTo ---------------------------------------------------------------------------------------------
@@ -219,13 +208,7 @@ def pinmeto_sim() -> Iterator[PinmetoSimulator]:
 
 
 def pinmeto_env_for(sim: PinmetoSimulator) -> dict[str, str]:
-    return {
-        "SOURCES__PINMETO__API_URL": sim.url,
-        "SOURCES__PINMETO__ACCOUNT_ID": sim.account_id,
-        "SOURCES__PINMETO__APP_ID": sim.app_id,
-        "SOURCES__PINMETO__APP_SECRET": sim.app_secret,
-        "SOURCES__PINMETO__PAGE_SIZE": "2",
-    }
+    return {**SOURCES["pinmeto"].env(sim), "SOURCES__PINMETO__PAGE_SIZE": "2"}
 
 
 @pytest.fixture
@@ -247,7 +230,7 @@ def plugivery_sim() -> Iterator[PlugiverySimulator]:
 
 
 def plugivery_env_for(sim: PlugiverySimulator) -> dict[str, str]:
-    return {"SOURCES__PLUGIVERY__API_URL": sim.url + "/catalog/", "SOURCES__PLUGIVERY__TOKEN": sim.token}
+    return SOURCES["plugivery"].env(sim)
 
 
 @pytest.fixture

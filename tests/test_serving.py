@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.demo import DEMO_SOURCES
+from pipelines.demo import simulator_env, start_simulators
 from pipelines.publish import publish, serving_path_for
 from simulators.pinogy import PinogySimulator
 from tests.conftest import REPO, FaultRecord, cli, pinogy_env_for, query
@@ -75,8 +75,8 @@ def test_a_duckdb_1_4_dashboard_holding_the_serving_file_open_never_blocks_a_nig
     db: Path, fault_record: FaultRecord
 ) -> None:
     with ExitStack() as stack:
-        sims = {name: stack.enter_context(demo.start()) for name, demo in DEMO_SOURCES.items()}
-        env = {k: v for name, demo in DEMO_SOURCES.items() for k, v in demo.config(sims[name]).items()}
+        sims = start_simulators(stack)
+        env = simulator_env(sims)
         first = cli("run", "--db", str(db), env=env)
         assert first.returncode == 0, first.stderr
         serving = serving_path_for(db)

@@ -12,7 +12,9 @@ Tables (schema `plugivery`):
 A run: `info` (free) → `list` with the smallest `since` window covering the time since the last list →
 `list_promotions` → brands and categories if not yet read today → `get` for new or changed products,
 oldest change first, with what is left of the budget; the rest waits in state for the next nights.
-A quota error (472/473/474) stops the calls; what was read loads, and the run is reported *deferred*.
+A quota error (472/473/474) stops the calls; what was read loads, and the run is reported *deferred*:
+the reason is written to `last_run.deferred` in this resource's state, where the runner reads it. The
+steps are in `sync.py`; every read goes through `budget.BudgetedReader`, which keeps the ledger.
 
 Records: a product, promotion, brand or category listed twice is kept once (the last copy). A product
 or promotion whose `date`/`start`/`end` is not a Unix time ("yesterday", 1e20) is rejected by name into
@@ -37,18 +39,13 @@ import dlt
 from dlt.sources import DltResource
 
 from sources.contract import MONEY, UTC_TIMESTAMP, column_hints
-from sources.http import redact_errors, report_deferred
-from sources.integrity import (
-    DEFAULT_CURSOR_TOLERANCE_HOURS,
-    CursorClock,
-    Rejects,
-    UnreadableValue,
-    drop_repeats,
-)
+from sources.http import redact_errors
+from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, UnreadableValue
 from sources.plugivery import settings
-from sources.plugivery.budget import Budget, current_ledger, since_window, sync_with_info
-from sources.plugivery.client import PlugiveryClient, PlugiveryError, QuotaExhausted, as_records
-from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
+from sources.plugivery.budget import Budget
+from sources.plugivery.client import PlugiveryClient
+from sources.plugivery.sync import BudgetedReader, CatalogNight
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard
 
 log = logging.getLogger("retail.plugivery")
 
@@ -84,10 +81,6 @@ def plugivery_source(
     )
 
 
-class _Spent(Exception):
-    """Our own budget (limits minus headroom) is spent: stop before the API says so."""
-
-
 def _money(value: Any) -> Decimal | str | None:
     """A price as DECIMAL; a value that is not a number is passed on as it came, so dlt keeps it in a
     variant column (`msrp__v_text`) where it stays visible instead of being nulled."""
@@ -109,10 +102,6 @@ def _when(epoch: Any, field: str = "date") -> Any:
         raise UnreadableValue(f"{field} is not a Unix time", field, epoch) from None
 
 
-def _id(record: dict[str, Any]) -> Any:
-    return record.get("id")
-
-
 @dlt.resource(name="products", write_disposition="merge")
 @redact_errors
 def catalog(
@@ -124,18 +113,8 @@ def catalog(
 ) -> Iterator[Any]:
     """The catalog within tonight's read budget; see the module docstring for the order of calls."""
     state = dlt.current.resource_state()
-    guard = shrink or ShrinkGuard()
     clock = CursorClock(settings.SOURCE_NAME, cursor_tolerance_hours)
     rejects = Rejects(settings.SOURCE_NAME)
-
-    def complete(
-        call: str, table: str, records: list[dict[str, Any]], held: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Return a whole-list read, refused when clearly shorter than the table it stands for."""
-        held = held if held is not None else held_rows(table)
-        guard.check(PlugiveryError, call, table, len(records), held=held)
-        return records
-
     last_list_at = state.get("last_list_at")
     if full_refresh or (
         last_list_at is not None
@@ -144,19 +123,7 @@ def catalog(
         # since=all and today's brands and categories again; details already fetched stay valid.
         state.pop("last_list_at", None)
         state.pop("reference_day", None)
-    info = client.info()
-    now = client.server_now or int(time.time())
-    ledger = current_ledger(state, now)
-    sync_with_info(ledger, info)
-    seen: dict[str, int] = state.setdefault("seen_dates", {})
-    queue: dict[str, int] = state.setdefault("get_queue", {})
-
-    def read(act: str, **params: Any) -> Any:
-        if budget.left(ledger) <= 0:
-            raise _Spent
-        ledger["day_reads"] += 1
-        ledger["month_reads"] += 1
-        return client.call(act, **params)
+    reader = BudgetedReader(client, budget, state)
 
     def make(table: str, key: str | list[str], columns: dict[str, Any], disposition: Any = "merge") -> Any:
         return dlt.mark.make_hints(
@@ -172,9 +139,6 @@ def catalog(
         "categories": make("categories", "id", {}, "replace"),
     }
 
-    def rows(table: str, records: list[dict[str, Any]]) -> Any:
-        return dlt.mark.with_hints(records, hints[table], create_table_variant=True)
-
     def price_row(r: dict[str, Any]) -> dict[str, Any]:
         date = _when(r.get("date"))
         if date is not None:  # a product dated in the future loads; the summary names it
@@ -189,73 +153,18 @@ def catalog(
             **{f: _money(p.get(f)) for f in PROMO_MONEY},
         }
 
-    try:
-        window = since_window(state.get("last_list_at"), now)
-        listed = drop_repeats(as_records(read("list", since=window), f"act=list since={window}"), set(), _id)
-        if window == "all":
-            # Every product: the last-list mark moves on only after a complete list. `products` keeps
-            # products the catalogue dropped, so the measure is the last complete list, once there is one.
-            complete("act=list since=all", "products", listed, state.get("listed_all"))
-            state["listed_all"] = len(listed)
-        priced = rejects.convert("products", listed, price_row, _id)
-        # Equality, not order: a date in the future must not hide the product's next real change.
-        changed = [(r, row) for r, row in priced if int(r.get("date") or 0) != seen.get(str(r["id"]))]
-        if priced:
-            yield rows("products", [row for _, row in priced])
-        if changed:
-            yield rows("product_prices", [row for _, row in changed])
-        for r, _ in changed:
-            seen[str(r["id"])] = int(r.get("date") or 0)
-            queue[str(r["id"])] = int(r.get("date") or 0)
-        # The list position is on the API's clock, which may not run ahead of ours beyond the tolerance.
-        state["last_list_at"] = min(
-            now, clock.clamp(datetime.fromtimestamp(now, UTC), "the API's clock", "now").timestamp()
-        )
-        log.info(
-            "plugivery: list since=%s: %d products, %d new or changed", window, len(listed), len(changed)
-        )
+    def detail_row(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: record.get(k) for k in DETAIL_FIELDS} | {
+            "date": _when(record.get("date")),
+            "fetched_at": _when(reader.now),
+        }
 
-        promotions = drop_repeats(as_records(read("list_promotions"), "act=list_promotions"), set(), _id)
-        promoted = rejects.convert("promotions", promotions, promotion_row, _id)
-        if promoted:
-            yield rows("promotions", [row for _, row in promoted])
-        if state.get("reference_day") != ledger["day"]:
-            for table, act in (("brands", "list_brands"), ("categories", "list_cats")):
-                records = drop_repeats(as_records(read(act), f"act={act}"), set(), _id)
-                yield rows(table, complete(f"act={act}", table, records))
-            state["reference_day"] = ledger["day"]
-
-        def detail_row(record: dict[str, Any]) -> dict[str, Any]:
-            return {k: record.get(k) for k in DETAIL_FIELDS} | {
-                "date": _when(record.get("date")),
-                "fetched_at": _when(now),
-            }
-
-        details: list[dict[str, Any]] = []
-        stopped: Exception | None = None
-        try:
-            for product_id in sorted(queue, key=lambda k: (queue[k], int(k))):
-                if budget.left(ledger) <= 0:
-                    break
-                records = as_records(read("get", id=product_id), f"act=get id={product_id}")
-                # 462 "No Result": the product is gone; nothing to keep. An unreadable date is rejected
-                # (the read is spent; its next change queues it again).
-                for _, row in rejects.convert("product_details", records[:1], detail_row, _id):
-                    details.append(row)
-                del queue[product_id]
-        except (QuotaExhausted, _Spent) as exc:
-            stopped = exc  # keep what was fetched before the quota ran out
-        if details:
-            yield rows("product_details", details)
-        if stopped is not None:
-            raise stopped
-    except _Spent:
-        log.info("plugivery: tonight's read budget is spent; the rest waits for the next run")
-    except QuotaExhausted as exc:
-        report_deferred(settings.SOURCE_NAME, f"{exc}; {len(queue)} products wait for details")
-        log.warning("plugivery: stopping early: %s; what was read is kept", exc)
+    night = CatalogNight(
+        reader, state, clock, rejects, shrink or ShrinkGuard(), price_row, promotion_row, detail_row
+    )
+    for table, records in night.run():
+        yield dlt.mark.with_hints(records, hints[table], create_table_variant=True)
     clock.report_future()
     yield from rejects.flush()
-    state["last_run"] = {"reads": client.reads, "queue": len(queue), "reads_today": ledger["day_reads"]}
-    if queue:
-        log.info("plugivery: %d products still wait for details (next nights)", len(queue))
+    if night.queue:
+        log.info("plugivery: %d products still wait for details (next nights)", len(night.queue))

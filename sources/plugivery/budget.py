@@ -1,8 +1,10 @@
-"""The read budget: a ledger of reads per day and month in pipeline state, and the `since` window to ask for.
+"""The read budget: a ledger of reads per day and month in pipeline state, the reader that keeps it, and
+the `since` window to ask for.
 
 Reads are the scarce resource (300 a day, 4000 a month). The ledger counts every read action we send,
 on the API's own clock (`now` in each envelope); `info` (free) reports the API's counters, and the
-larger of the two wins, so reads made by other tools of the partner account count too.
+larger of the two wins, so reads made by other tools of the partner account count too. Every read goes
+through `BudgetedReader.read`, the one place that checks the budget (`Budget.left`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sources.integrity import drop_repeats
 from sources.plugivery import settings
+from sources.plugivery.client import PlugiveryClient, QuotaExhausted, as_records
 
 
 @dataclass
@@ -58,3 +62,53 @@ def since_window(last_list_at: float | None, now: float) -> str:
         if elapsed < seconds:
             return name
     return "all"
+
+
+class ReadsStopped(Exception):
+    """No more reads tonight: our budget is spent, or the API said its quota is (then `deferred`)."""
+
+    def __init__(self, reason: str, deferred: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.deferred = reason, deferred
+
+
+class BudgetedReader:
+    """Every read action of a night: counted in the ledger (on the API's day and month), refused when spent.
+
+    The ledger lives in `state`; `info` (free) is read first and its counters win when higher.
+    """
+
+    def __init__(self, client: PlugiveryClient, budget: Budget, state: MutableMapping[str, Any]) -> None:
+        self.client, self.budget = client, budget
+        info = client.info()
+        self.now = client.server_now or int(datetime.now(UTC).timestamp())
+        self.ledger = current_ledger(state, self.now)
+        sync_with_info(self.ledger, info)
+
+    @property
+    def day(self) -> str:
+        return str(self.ledger["day"])
+
+    @property
+    def left(self) -> int:
+        return self.budget.left(self.ledger)
+
+    def read(self, act: str, **params: Any) -> Any:
+        """Return `act`'s data; raise `ReadsStopped` when the budget is spent or the API's quota is."""
+        if self.left <= 0:
+            raise ReadsStopped("tonight's read budget is spent", deferred=False)
+        self.ledger["day_reads"] += 1
+        self.ledger["month_reads"] += 1
+        try:
+            return self.client.call(act, **params)
+        except QuotaExhausted as exc:
+            raise ReadsStopped(str(exc), deferred=True) from None
+
+    def records(self, act: str, **params: Any) -> list[dict[str, Any]]:
+        """`act`'s records, each carrying an `id`, a record listed twice kept once (the last copy)."""
+        described = f"act={act}" + "".join(f" {k}={v}" for k, v in params.items())
+        return drop_repeats(as_records(self.read(act, **params), described), set(), record_id)
+
+
+def record_id(record: dict[str, Any]) -> Any:
+    return record.get("id")

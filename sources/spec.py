@@ -1,0 +1,57 @@
+"""What a source tells the rest of the job about itself: one `SourceSpec` in each source's `spec.py`.
+
+`pipelines/registry.py` lists the specs; the CLI, the runner, the models, the logs, the demo and the tests
+read them from there. Nothing here imports `simulators/`: a spec names its simulator as "module:factory",
+imported only when the demo or a test starts one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import dlt
+from dlt.sources import DltSource
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str  # also the dataset (DuckDB schema) name
+    config_keys: tuple[str, ...]  # what a user must set, for --help and error lines
+    build: Callable[..., DltSource]  # (full_refresh, allow_shrink=False) -> a configured dlt source
+    # After a successful load: notes for the run summary (e.g. the API's counts against the warehouse).
+    reconcile: Callable[[dlt.Pipeline], list[str]] | None = None
+    # `run --dry-run`: one cheap call with the source's own config; returns what it saw.
+    check: Callable[[], str] | None = None
+    simulator: str = ""  # "module:factory" of the local stand-in (started by the demo and the tests)
+    demo_world: Mapping[str, Any] = field(default_factory=dict)  # the demo's arguments to the factory
+    # The SOURCES__* env vars that point this source at a running simulator (its URL and secrets).
+    env_for: Callable[[Any], dict[str, str]] | None = None
+
+    def start_simulator(self, **kwargs: Any) -> Any:
+        """A new (not yet started) simulator of this source; use it as a context manager."""
+        module, _, factory = self.simulator.partition(":")
+        return getattr(importlib.import_module(module), factory)(**kwargs)
+
+    def env(self, sim: Any) -> dict[str, str]:
+        """The SOURCES__* env vars pointing this source at `sim`, a running simulator of it."""
+        return self.env_for(sim) if self.env_for else {}
+
+    def missing_config_line(self, fields: Iterable[str]) -> str:
+        """One line naming the missing keys and where to set them."""
+        keys = ", ".join(f"SOURCES__{self.name.upper()}__{name.upper()}" for name in fields)
+        return (
+            f"{self.name}: config: missing {keys} (fix: set it in .dlt/secrets.toml under "
+            f"[sources.{self.name}] or as an environment variable)"
+        )
+
+
+class ShrinkArgs(TypedDict, total=False):
+    allow_shrink: bool
+
+
+def shrink_args(allow_shrink: bool) -> ShrinkArgs:
+    """`--allow-shrink` overrides the config; without it, `allow_shrink` comes from the config."""
+    return {"allow_shrink": True} if allow_shrink else {}
