@@ -10,7 +10,7 @@ row counts). `select * from ops.runs order by started_at desc` is the run log.
 error line (already redacted).
 
 A warehouse written by an older version is migrated in place: missing tables are created and missing
-columns added, never dropped or rewritten.
+columns added, never dropped or rewritten. The same SQL runs on every engine (pipelines/warehouse.py).
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from pipelines.nightly import SourceResult
-from pipelines.storage import create_database
+from pipelines.warehouse import Connection, Warehouse, as_warehouse
 from sources.http import redact
 
 COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -59,7 +57,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> None:
+def migrate(con: Connection) -> None:
     """Create the `ops` tables, or add the columns an older version's tables lack."""
     con.execute("create schema if not exists ops")
     for table, columns in COLUMNS.items():
@@ -72,13 +70,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
-def record_run(db_path: Path, started_at: datetime, results: list[SourceResult]) -> str:
+def record_run(warehouse: Warehouse | Path, started_at: datetime, results: list[SourceResult]) -> str:
     """Append this run's sources to `ops.run_sources` and open its row in `ops.runs`; return the run id."""
     run_id = uuid.uuid4().hex[:12]
     now = datetime.now(UTC)
     names = [name for name, _ in COLUMNS["run_sources"]]
-    create_database(db_path)
-    with duckdb.connect(str(db_path)) as con:
+    with as_warehouse(warehouse).connect() as con:
         migrate(con)
         for r in results:
             con.execute(
@@ -117,10 +114,10 @@ class RunOutcome:
     error: str | None = None
 
 
-def finish_run(db_path: Path, run_id: str, outcome: RunOutcome) -> None:
+def finish_run(warehouse: Warehouse | Path, run_id: str, outcome: RunOutcome) -> None:
     """Close the run's row in `ops.runs` with its end time, status, and the models' and tests' results."""
     failed = outcome.tests_failed
-    with duckdb.connect(str(db_path)) as con:
+    with as_warehouse(warehouse).connect() as con:
         migrate(con)
         con.execute(
             "update ops.runs set ended_at = ?, status = ?, exit_code = ?, stop_signal = ?, "
@@ -143,6 +140,17 @@ def finish_run(db_path: Path, run_id: str, outcome: RunOutcome) -> None:
         )
 
 
+# Per source, its latest attempt (status, end, error), whatever it was: portable SQL (no arg_max).
+LATEST_ATTEMPTS = """
+select source, status, ended_at, error from (
+    select source, status, ended_at, error,
+        row_number() over (partition by source order by ended_at desc) as attempt
+    from ops.run_sources
+) as attempts
+where attempt = 1
+"""
+
+
 @dataclass
 class Freshness:
     source: str
@@ -154,23 +162,21 @@ class Freshness:
     last_error: str | None = None  # the latest attempt's error line (a deferral says why)
 
 
-def freshness(db_path: Path, sources: list[str], max_age_hours: float) -> list[Freshness]:
+def freshness(warehouse: Warehouse | Path, sources: list[str], max_age_hours: float) -> list[Freshness]:
     """Return, per source, its last successful (or deferred) load, its age, whether it is stale, and its
     latest attempt with that attempt's error."""
+    warehouse = as_warehouse(warehouse)
     last: dict[str, datetime] = {}
     latest: dict[str, tuple[Any, ...]] = {}
-    if db_path.exists():
-        with duckdb.connect(str(db_path), read_only=True) as con:
+    if warehouse.exists():
+        with warehouse.connect(read_only=True) as con:
             if _has_table(con, "run_sources"):
-                rows = con.execute(
+                rows = con.fetchall(
                     "select source, max(ended_at) from ops.run_sources "
                     "where status in ('succeeded', 'deferred') group by source"
-                ).fetchall()
+                )
                 last = {source: ended for source, ended in rows}
-                attempts = con.execute(
-                    "select source, arg_max(status, ended_at), max(ended_at), arg_max(error, ended_at) "
-                    "from ops.run_sources group by source"
-                ).fetchall()
+                attempts = con.fetchall(LATEST_ATTEMPTS)
                 latest = {row[0]: row[1:] for row in attempts}
     now = datetime.now(UTC)
     out = []
@@ -182,11 +188,12 @@ def freshness(db_path: Path, sources: list[str], max_age_hours: float) -> list[F
     return out
 
 
-def last_run(db_path: Path) -> dict[str, Any] | None:
+def last_run(warehouse: Warehouse | Path) -> dict[str, Any] | None:
     """Return the latest finished run of `ops.runs` as a dict, or None when there is none."""
-    if not db_path.exists():
+    warehouse = as_warehouse(warehouse)
+    if not warehouse.exists():
         return None
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         if not _has_table(con, "runs"):
             return None
         cursor = con.execute(
@@ -203,9 +210,9 @@ def last_run(db_path: Path) -> dict[str, Any] | None:
     return run
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = con.execute(
+def _has_table(con: Connection, table: str) -> bool:
+    found = con.fetchone(
         "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = ?",
         [table],
-    ).fetchone()
+    )
     return bool(found and found[0])
