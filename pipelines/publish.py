@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
+import duckdb
 
 from pipelines.logs import first_line
 from pipelines.sql_names import quoted
@@ -110,7 +111,7 @@ def publish(db_path: Path, serving_path: Path | None = None) -> Published:
         replace_file(partial, target)
     except NothingToPublish:
         raise
-    except (*engine_errors(), OSError, StorageError) as exc:
+    except (duckdb.Error, OSError, StorageError) as exc:  # the serving file is DuckDB's
         with contextlib.suppress(OSError):
             remove_with_wal(partial)
         raise StorageError(

@@ -285,9 +285,9 @@ class Warehouse:
         import dlt
 
         if self.engine == POSTGRES:
-            return dlt.destinations.postgres(credentials=self.dsn)
+            return dlt.destinations.postgres(credentials=str(self.dsn))
         if self.engine == MOTHERDUCK:
-            return dlt.destinations.motherduck(credentials=self.dsn)
+            return dlt.destinations.motherduck(credentials=str(self.dsn))
         assert self.path is not None
         create_database(self.path)  # before dlt creates it in a format older DuckDBs cannot read
         return dlt.destinations.duckdb(str(self.path))
@@ -367,7 +367,7 @@ def _register(secret: str | None) -> None:
 def _config_value(key: str) -> Any:
     import dlt
 
-    value = dlt.config.get(key)
+    value: Any = dlt.config.get(key)
     return value if value is not None else dlt.secrets.get(key)
 
 

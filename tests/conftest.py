@@ -15,6 +15,7 @@ import pytest
 
 from pipelines.nightly import SourceResult, run_sources
 from pipelines.registry import SOURCES
+from pipelines.warehouse import Warehouse
 from simulators.base import ISSUED_SECRETS
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
@@ -101,7 +102,11 @@ def run(db: Path, sources: list[str], full_refresh: bool = False) -> list[Source
     return run_sources(db, sources, full_refresh=full_refresh)
 
 
-def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+def query(db: Path | Warehouse, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run `sql` (DuckDB dialect) on a DuckDB file or any Warehouse, read-only; return its rows."""
+    if isinstance(db, Warehouse):
+        with db.connect(read_only=True) as con:
+            return con.fetchall(sql, params or [])
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
 
