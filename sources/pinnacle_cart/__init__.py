@@ -29,7 +29,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from sources.contract import RecordError, child_hints, parent_hints, screened
-from sources.http import redact_errors
+from sources.http import CallCounter, redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, drop_repeats
 from sources.memory import release_freed_memory
 from sources.pinnacle_cart import settings
@@ -75,9 +75,10 @@ def pinnacle_cart_source(
     cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
     max_shrink: float = DEFAULT_MAX_SHRINK,
     allow_shrink: bool = False,
+    counter: CallCounter | None = None,
 ) -> Sequence[DltResource]:
-    """Return the Pinnacle Cart resources, configured from `[sources.pinnacle_cart]`."""
-    client = PinnacleCartClient(api_url, username, password, token, api_type)
+    """Return the Pinnacle Cart resources, from `[sources.pinnacle_cart]`; `counter` counts their calls."""
+    client = PinnacleCartClient(api_url, username, password, token, api_type, counter)
     try:
         builder = TableBuilder(shop_timezone)
     except (ValueError, KeyError):

@@ -15,7 +15,14 @@ from typing import Any
 
 import requests
 
-from sources.http import RetryingSession, SourceError, answered, register_secret, require_secure_url
+from sources.http import (
+    CallCounter,
+    RetryingSession,
+    SourceError,
+    answered,
+    register_secret,
+    require_secure_url,
+)
 from sources.integrity import drop_repeats
 from sources.paging import PageGuard, read_full_page
 from sources.pinnacle_cart import settings
@@ -41,7 +48,7 @@ class PinnacleCartClient:
         password: str,
         token: str,
         api_type: str = settings.DEFAULT_API_TYPE,
-        session: RetryingSession | None = None,
+        counter: CallCounter | None = None,
     ) -> None:
         for secret in (username, password, token):
             register_secret(secret)
@@ -54,8 +61,11 @@ class PinnacleCartClient:
             )
         self.api_type = api_type
         self._credentials = {"username": username, "password": password, "token": token}
-        self.http = session or RetryingSession(
-            settings.SOURCE_NAME, url_key="SOURCES__PINNACLE_CART__API_URL", call_param="call"
+        self.http = RetryingSession(
+            settings.SOURCE_NAME,
+            url_key="SOURCES__PINNACLE_CART__API_URL",
+            call_param="call",
+            counter=counter,
         )
         self.counts: dict[str, int] = {}  # the latest unfiltered count per count call
 
