@@ -34,6 +34,7 @@ from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejec
 from sources.memory import release_freed_memory
 from sources.pinnacle_cart import settings
 from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError, record_key
+from sources.pinnacle_cart.columns import TableBuilder
 from sources.pinnacle_cart.fields import (
     ADDRESS,
     CUSTOMER_FIELDS,
@@ -47,7 +48,6 @@ from sources.pinnacle_cart.fields import (
 )
 from sources.pinnacle_cart.sync import OrderReadStats, needs_full_read, parse_shop_date, read_orders
 from sources.pinnacle_cart.tables import (
-    TableBuilder,
     category_table,
     customer_tables,
     inventory_table,
