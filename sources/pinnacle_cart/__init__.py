@@ -31,7 +31,8 @@ from sources.http import CallCounter, redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, drop_repeats
 from sources.memory import release_freed_memory
 from sources.pinnacle_cart import settings
-from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError, record_key
+from sources.pinnacle_cart.batches import record_key
+from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
 from sources.pinnacle_cart.columns import TableBuilder
 from sources.pinnacle_cart.fields import (
     ORDER_FIELDS,

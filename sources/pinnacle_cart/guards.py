@@ -9,7 +9,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 from sources.contract import RecordError, screened
 from sources.integrity import Rejects
-from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError, record_key
+from sources.pinnacle_cart.batches import record_key
+from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
 from sources.pinnacle_cart.columns import TableBuilder
 from sources.shrink import ShrinkGuard, held_rows
 
