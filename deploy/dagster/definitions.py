@@ -142,7 +142,7 @@ def model_specs(source_keys: Mapping[str, list[dg.AssetKey]]) -> list[dg.AssetSp
         specs.append(
             dg.AssetSpec(
                 key=dg.AssetKey([model.schema, model.name]),
-                deps=sorted(deps, key=lambda k: k.to_user_string()),
+                deps=sorted(deps, key=str),
                 group_name="models",
                 description=f"{model.kind} built from sql/{model.path.parent.name}/{model.path.name}",
                 kinds={"duckdb", "sql"},
@@ -182,7 +182,7 @@ def build_definitions(db: Path | None = None) -> dg.Definitions:
     """The code location for the warehouse `db` (default: `warehouse_path()`)."""
     db = db or warehouse_path()
     sources = [source_assets(spec, db) for spec in SOURCES.values()]
-    source_keys = {name: sorted(a.keys, key=lambda k: k.to_user_string()) for name, a in zip(SOURCES, sources)}
+    source_keys = {name: sorted(a.keys, key=str) for name, a in zip(SOURCES, sources, strict=True)}
     nightly = dg.define_asset_job(
         JOB,
         selection=dg.AssetSelection.all(),
