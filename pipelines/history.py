@@ -216,3 +216,57 @@ def _has_table(con: Connection, table: str) -> bool:
         [table],
     )
     return bool(found and found[0])
+
+
+def recent_runs(warehouse: Warehouse | Path, limit: int = 10) -> list[dict[str, Any]]:
+    """Return the latest `limit` runs of `ops.runs`, newest first, each with its sources' rows and errors."""
+    warehouse = as_warehouse(warehouse)
+    if not warehouse.exists():
+        return []
+    with warehouse.connect(read_only=True) as con:
+        if not _has_table(con, "runs"):
+            return []
+        cursor = con.execute(
+            "select run_id, started_at, ended_at, status, exit_code, models_built, tests_failed "
+            "from ops.runs order by started_at desc limit ?",
+            [limit],
+        )
+        names = [d[0] for d in cursor.description or []]
+        runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        ids = [run["run_id"] for run in runs]
+        sources = con.fetchall(
+            "select run_id, source, status, rows_total, api_calls, error from ops.run_sources "
+            "where run_id = any(?) order by source",
+            [ids],
+        )
+    for run in runs:
+        run["sources"] = [
+            {"source": s, "status": st, "rows": rows, "api_calls": calls, "error": error}
+            for run_id, s, st, rows, calls, error in sources
+            if run_id == run["run_id"]
+        ]
+    return runs
+
+
+def format_runs(runs: list[dict[str, Any]]) -> str:
+    """Return the runs as a table for people: one line per run, one indented line per source."""
+    lines = [
+        f"{'run':<12} {'started (UTC)':<19} {'status':<11} {'exit':>4} {'models':>6} {'failed tests':>12}"
+    ]
+    for run in runs:
+        started = run["started_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(
+            f"{run['run_id']:<12} {started:<19} {run['status']:<11} {_dash(run['exit_code']):>4} "
+            f"{_dash(run['models_built']):>6} {_dash(run['tests_failed']):>12}"
+        )
+        for s in run["sources"]:
+            error = f"  {s['error']}" if s["error"] else ""
+            lines.append(
+                f"  {s['source']:<14} {s['status']:<11} {s['rows'] or 0:>9} rows "
+                f"{s['api_calls'] or 0:>6} calls{error}"
+            )
+    return "\n".join(lines)
+
+
+def _dash(value: Any) -> str:
+    return "-" if value is None else str(value)

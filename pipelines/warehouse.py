@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,14 +26,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
-
-from sources.http import register_secret
 
 log = logging.getLogger("retail.warehouse")
 
@@ -221,25 +218,9 @@ class Warehouse:
         `db` (the `--db` option) is the DuckDB shortcut: that file, whatever the config says.
         Raise WarehouseError (one line naming the setting) when the config is incomplete or wrong.
         """
-        import dlt
+        from pipelines.destinations import warehouse_from_config
 
-        engine = str(dlt.config.get("warehouse.destination", str) or DUCKDB).strip().lower()
-        configured_dir = dlt.config.get("warehouse.pipelines_dir", str)
-        pipelines_dir = Path(configured_dir).expanduser().absolute() if configured_dir else None
-        if db is not None:
-            if engine != DUCKDB:
-                log.warning("--db %s: loading into that DuckDB file, not the configured %s", db, engine)
-            return cls(DUCKDB, path=db, pipelines_dir=pipelines_dir)
-        if engine == DUCKDB:
-            return cls(DUCKDB, path=_duckdb_path_from_config(), pipelines_dir=pipelines_dir)
-        if engine == POSTGRES:
-            return cls(POSTGRES, dsn=_postgres_dsn_from_config(), pipelines_dir=pipelines_dir)
-        if engine == MOTHERDUCK:
-            return cls(MOTHERDUCK, dsn=_motherduck_dsn_from_config(), pipelines_dir=pipelines_dir)
-        raise WarehouseError(
-            f"config: [warehouse] destination (WAREHOUSE__DESTINATION) is {engine!r}; "
-            f"choose one of {', '.join(ENGINES)}"
-        )
+        return warehouse_from_config(db)
 
     @property
     def dialect(self) -> str:
@@ -355,59 +336,3 @@ def _first_line(exc: BaseException) -> str:
     from sources.http import redact
 
     return redact((str(exc).strip().splitlines() or [type(exc).__name__])[0])
-
-
-def _register(secret: str | None) -> None:
-    """Redact a password or token, as written and as a URL carries it, from every log and error."""
-    if secret:
-        register_secret(secret)
-        register_secret(quote(secret, safe=""))
-
-
-def _config_value(key: str) -> Any:
-    import dlt
-
-    value: Any = dlt.config.get(key)
-    return value if value is not None else dlt.secrets.get(key)
-
-
-def _duckdb_path_from_config() -> Path:
-    value = _config_value("destination.duckdb.credentials")
-    if isinstance(value, dict):
-        value = value.get("database")
-    return Path(str(value)).expanduser() if value else Path("warehouse.duckdb")
-
-
-def _resolved_credentials(spec: Any, engine: str, fix: str) -> Any:
-    from dlt.common.configuration import resolve_configuration
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-
-    try:
-        credentials = resolve_configuration(spec, sections=("destination", engine, "credentials"))
-    except ConfigFieldMissingException as exc:
-        raise WarehouseError(
-            f"config: [warehouse] destination = {engine!r} but its credentials lack "
-            f"{', '.join(sorted(exc.fields))}; {fix}"
-        ) from None
-    except Exception as exc:  # a malformed connection string: dlt's message may quote it
-        raise WarehouseError(
-            f"config: [destination.{engine}.credentials] cannot be read ({type(exc).__name__}); {fix}"
-        ) from None
-    _register(credentials.password)
-    return credentials
-
-
-def _postgres_dsn_from_config() -> str:
-    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
-
-    credentials = _resolved_credentials(PostgresCredentials(), POSTGRES, FIX_POSTGRES)
-    return str(credentials.to_native_representation())
-
-
-def _motherduck_dsn_from_config() -> str:
-    from dlt.destinations.impl.motherduck.configuration import MotherDuckCredentials
-
-    credentials = _resolved_credentials(MotherDuckCredentials(), MOTHERDUCK, FIX_MOTHERDUCK)
-    token = credentials.password or os.environ.get("MOTHERDUCK_TOKEN")
-    _register(token)
-    return f"md:{credentials.database}" + (f"?motherduck_token={token}" if token else "")

@@ -21,6 +21,7 @@ from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
+from tests.postgres_server import PASSWORD as POSTGRES_PASSWORD
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,7 +67,7 @@ def no_secret_leaks(isolated_dlt: Path, caplog: pytest.LogCaptureFixture) -> Ite
     secrets = {
         v for k, v in os.environ.items() if SECRET_ENV.match(k) and len(v) >= 6 and v.startswith("TEST-")
     }
-    secrets |= ISSUED_SECRETS
+    secrets |= ISSUED_SECRETS | {POSTGRES_PASSWORD}
     leaks = [f"log: {s}" for s in secrets if s in caplog.text]
     for path in isolated_dlt.rglob("*"):
         if path.is_file() and path.stat().st_size < 200_000_000:
