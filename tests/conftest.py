@@ -125,6 +125,15 @@ def cli(
     )
 
 
+def the_one_error_line(out: subprocess.CompletedProcess[str]) -> str:
+    """Assert a CLI run failed (exit 1) with exactly one ERROR line and no traceback; return that line."""
+    assert out.returncode == 1, out.stderr
+    errors = [line for line in out.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    return errors[0]
+
+
 def cli_debug_run(db: Path, source: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run one source through the CLI with the most talkative log (DEBUG): where a secret would show."""
     return cli("--log-level", "DEBUG", "run", "--sources", source, "--db", str(db), env=env)
