@@ -164,6 +164,9 @@ def test_nightly_job_materialises_every_source_and_model(
         r[0] for r in query(db, "select purchase_order_line_id from analytics.fct_purchase_order_lines")
     } == (live_lines)
     assert serving_path_for(db).exists()  # the tests passed, so BI's file was published
+    # The job's own log lines reach Dagster's UI (dagster.yaml's python_logs); the leak check reads them.
+    lines = [r.user_message for r in recipe_env.all_logs(result.run_id) if not r.is_dagster_event]
+    assert any(line.startswith("pinogy: read ") for line in lines), lines
 
     # The next night: dagster-dlt drops the local state first and dlt restores it from the warehouse; the
     # incremental read still picks up only what changed, without duplicates.
