@@ -448,9 +448,10 @@ def build_models(db: Path) -> int:
 def _build_models(db: Path) -> tuple[int, Any, str | None]:
     """`build_models`, returning also the build report (None if a model failed) and that model's error."""
     from pipelines.models import ModelError, build
+    from pipelines.warehouse import DUCKDB, Warehouse
 
     try:
-        report = build(db)
+        report = build(Warehouse(DUCKDB, path=db))
     except ModelError as exc:
         print(str(exc))
         return 1, None, str(exc)

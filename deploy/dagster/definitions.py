@@ -34,6 +34,7 @@ from pipelines.models import ModelError, build, discover
 from pipelines.nightly import deferral, make_pipeline
 from pipelines.publish import publish_or_explain
 from pipelines.registry import SOURCES, SourceSpec
+from pipelines.warehouse import DUCKDB, Warehouse
 from sources.http import SourceError, redact
 from sources.integrity import take_notes
 
@@ -159,7 +160,7 @@ def models_asset(db: Path, source_keys: Mapping[str, list[dg.AssetKey]]) -> dg.A
     def models(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         try:
             with RunLock(db):
-                report = build(db)
+                report = build(Warehouse(DUCKDB, path=db))
                 unpublished = publish_or_explain(db) if report.ok else 0  # 1: said in one line
         except LockBusy as exc:
             raise dg.Failure(description=f"models: {exc}; no model built") from None
