@@ -196,6 +196,7 @@ def test_a_failing_source_fails_its_step_in_one_line_without_the_secret(
     assert line.startswith("pinogy: POST /apps/any/sessions: login is incorrect"), line
     assert "SOURCES__PINOGY__PASSWORD" in line and "\n" not in line
     assert "TEST-WRONG-PASSWORD-dag5" not in str(data.error)
+    assert data.user_failure_data.metadata["api_calls"].value >= 1  # the login it tried
 
 
 def test_a_run_while_another_holds_the_warehouse_loads_nothing_and_says_whose_it_is(
