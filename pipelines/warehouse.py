@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -208,7 +208,8 @@ class Warehouse:
 
     engine: str = DUCKDB
     path: Path | None = None  # duckdb: the file
-    dsn: str | None = None  # postgres, motherduck: a connection string with its secret (never printed)
+    # postgres, motherduck: a connection string with its secret; never printed, not even by repr()
+    dsn: str | None = field(default=None, repr=False)
     pipelines_dir: Path | None = None  # dlt's working directory; None: the default (`working_dir`)
 
     @classmethod
