@@ -21,7 +21,7 @@ from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
-from tests.conftest import cli, query
+from tests.conftest import FaultRecord, cli, query
 from tests.pinmeto.test_source import current_stores
 from tests.pinnacle_cart.test_source import assert_warehouse_equals_api as assert_cart_equals_api
 from tests.pinogy.test_source import assert_warehouse_equals_api as assert_pinogy_equals_api
@@ -134,10 +134,14 @@ def test_two_nights_of_all_four_sources_into_postgres_by_config_alone(
     assert not list(tmp_path.rglob("*.duckdb")), "a DuckDB file appeared on the Postgres path"
 
 
-def test_a_wrong_password_is_one_line_and_a_failed_exit_without_the_password(postgres_dsn: str) -> None:
+@pytest.mark.fault("postgres", "wrong password")
+def test_a_wrong_password_is_one_line_and_a_failed_exit_without_the_password(
+    postgres_dsn: str, fault_record: FaultRecord
+) -> None:
     wrong = postgres_dsn.replace(PASSWORD, "WRONG-PG-PASSWORD-77ab")
     for command in (["run"], ["status"]):
         done = cli(*command, env=postgres_env(wrong))
+        fault_record.record(exit_status=done.returncode)
         assert done.returncode == 1, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1, done.stderr
@@ -147,14 +151,19 @@ def test_a_wrong_password_is_one_line_and_a_failed_exit_without_the_password(pos
         assert "Traceback" not in done.stderr
 
 
-def test_missing_credentials_name_the_setting(tmp_path: Path) -> None:
+@pytest.mark.fault("postgres", "no credentials configured")
+def test_missing_credentials_name_the_setting(fault_record: FaultRecord) -> None:
     done = cli("status", env={"WAREHOUSE__DESTINATION": "postgres"})
+    fault_record.record(exit_status=done.returncode)
     assert done.returncode == 1
     [line] = done.stderr.strip().splitlines()
     assert "[destination.postgres.credentials]" in line and "host" in line
 
 
-def test_a_second_run_is_refused_by_the_advisory_lock_naming_the_holder(postgres_dsn: str) -> None:
+@pytest.mark.fault("postgres", "a second run while one holds the advisory lock")
+def test_a_second_run_is_refused_by_the_advisory_lock_naming_the_holder(
+    postgres_dsn: str, fault_record: FaultRecord
+) -> None:
     warehouse = Warehouse(POSTGRES, dsn=postgres_dsn)
     with run_lock(warehouse) as held:
         assert isinstance(held, AdvisoryLock)
@@ -164,6 +173,7 @@ def test_a_second_run_is_refused_by_the_advisory_lock_naming_the_holder(postgres
         ):
             pass
         refused = cli("run", "--sources", "pinogy", env=postgres_env(postgres_dsn))
+        fault_record.record(exit_status=refused.returncode)
     assert refused.returncode == 3, refused.stderr
     [line] = refused.stderr.strip().splitlines()
     assert f"pid {os.getpid()}" in line and "Postgres backend pid" in line, line
