@@ -2,7 +2,7 @@
 
     python -m bench.api_economy
 
-Runs the demo's four simulators (one seeded retail world, `pipelines/demo.py`) and the nightly job
+Runs the demo's four simulators (one seeded retail world, `simulators/demo.py`) and the nightly job
 twice into a scratch DuckDB file: the first run, then a night with no change upstream. Counts what each
 simulator served, by call, and sets it beside the least a loader could send:
 - Pinogy: one page per 1000 POs (the doc's `limit` cap) on a first run; login and logout once each;

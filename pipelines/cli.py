@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import time
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from pipelines.lock import LockBusy, RunLock
 from pipelines.logs import setup_logging
 from pipelines.registry import SOURCES
-from pipelines.warehouse_file import (
-    describe_duckdb_error,
-    probe_writable,
-    run_checked,
-    warn_if_readable_by_others,
-)
+from pipelines.warehouse_file import run_checked, warn_if_readable_by_others
 
 DESCRIPTION = """Sync the retail APIs (Pinogy POS, Pinnacle Cart, Plugivery, PinMeTo) into a DuckDB warehouse.
 
@@ -43,6 +35,9 @@ another run or program holds the warehouse (the line names its PID), 143/130 whe
 the run; `status` exits 1 when a source is stale or the last run's SQL tests failed."""
 
 
+WAREHOUSE = "warehouse.duckdb"  # every command's default --db, beside where cron runs it
+
+
 def _source_list(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in SOURCES]
@@ -51,6 +46,13 @@ def _source_list(text: str) -> list[str]:
             f"unknown source(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(SOURCES)}"
         )
     return names
+
+
+def add_db_option(
+    command: argparse.ArgumentParser, what: str = "DuckDB file", default: str = WAREHOUSE
+) -> None:
+    """Give a command the `--db FILE` option: the warehouse it works on."""
+    command.add_argument("--db", type=Path, default=Path(default), help=f"{what} (default: {default})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,12 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         + "\n".join(f"  {name:<14} {', '.join(spec.config_keys)}" for name, spec in SOURCES.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument(
-        "--db",
-        type=Path,
-        default=Path("warehouse.duckdb"),
-        help="DuckDB file to load into (default: warehouse.duckdb)",
-    )
+    add_db_option(run, "DuckDB file to load into")
     run.add_argument(
         "--sources",
         type=_source_list,
@@ -117,9 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build staging views and analytics marts in dependency order, then run the SQL "
         "tests. Models whose sources were never loaded are skipped with a note.",
     )
-    models.add_argument(
-        "--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file (default: warehouse.duckdb)"
-    )
+    add_db_option(models)
 
     status = commands.add_parser(
         "status",
@@ -129,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on trouble); otherwise print, per source, the last successful load, its age and its last error, "
         "post an alert if a webhook is configured, and exit 1.",
     )
-    status.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+    add_db_option(status)
     status.add_argument("--sources", type=_source_list, default=list(SOURCES), help="sources to check")
     status.add_argument(
         "--max-age-hours",
@@ -150,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--to", type=Path, required=True, metavar="DIR", help="folder to write into")
     export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="default parquet")
-    export.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+    add_db_option(export)
 
     report = commands.add_parser(
         "report",
@@ -158,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write one HTML file with charts drawn inline (no network needed to view it).",
     )
     report.add_argument("--out", type=Path, default=Path("report.html"), help="file to write (report.html)")
-    report.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file")
+    add_db_option(report)
 
     sql = commands.add_parser(
         "sql",
@@ -166,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open DuckDB's own shell (history, line editing, Ctrl-C cancels a query) read-only "
         "on the serving file the last good night published: schemas analytics and ops.",
     )
-    sql.add_argument("--db", type=Path, default=Path("warehouse.duckdb"), help="the warehouse's DuckDB file")
+    add_db_option(sql, "the warehouse's DuckDB file")
     sql.add_argument(
         "--warehouse",
         action="store_true",
@@ -180,18 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
         "check every table's row count, and rename it over the old one (kept as "
         "<name>.before-migration.duckdb). Takes the run lock; close BI tools on the warehouse first.",
     )
-    migrate.add_argument(
-        "--db", type=Path, default=Path("warehouse.duckdb"), help="DuckDB file (default: warehouse.duckdb)"
-    )
+    add_db_option(migrate)
 
     demo = commands.add_parser(
         "demo",
         help="run the nightly job against local API simulators",
         description="Start local stand-ins of the APIs and load them into a fresh file.",
     )
-    demo.add_argument(
-        "--db", type=Path, default=Path("demo.duckdb"), help="DuckDB file (default: demo.duckdb)"
-    )
+    add_db_option(demo, default="demo.duckdb")
     return parser
 
 
@@ -202,11 +193,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
+    # Each command's modules load only now, after run_checked's checks: some read the cwd when imported.
     if args.command == "demo":
-        from pipelines.demo import run_demo
+        # The demo alone needs the simulators: loaded here, so the nightly commands never import them.
+        from simulators.demo import run_demo
 
         return run_demo(args.db)
     if args.command == "models":
+        from pipelines.runner import build_models
+
         return build_models(args.db)
     if args.command == "export":
         from pipelines.export import export_marts
@@ -243,229 +238,19 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "migrate-storage":
         return migrate_storage(args.db)
     if args.command == "status":
+        from pipelines.status import print_status
+
         warn_if_readable_by_others(args.db)
         return print_status(args.db, args.sources, args.max_age_hours, args.json, args.verbose)
+    from pipelines.runner import dry_run, run
+
     if args.dry_run:
         return dry_run(args.sources)
     return run(args.db, args.sources, args.full_refresh, args.skip_models, args.allow_shrink)
 
 
-def dry_run(sources: list[str]) -> int:
-    """Check each source's configuration and connectivity; print one line per source."""
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-
-    from sources.http import SourceError, redact
-
-    failed = 0
-    for name in sources:
-        try:
-            check = SOURCES[name].check
-            print(f"{name:<14} ok      {check() if check else 'no dry-run call'}")
-        except ConfigFieldMissingException as exc:
-            print(f"{name:<14} FAILED  {SOURCES[name].missing_config_line(exc.fields)}")
-            failed += 1
-        except SourceError as exc:
-            print(f"{name:<14} FAILED  {exc}")
-            failed += 1
-        except Exception as exc:  # an unexpected failure of one check must not hide the others
-            print(f"{name:<14} FAILED  {redact(f'{type(exc).__name__}: {exc}')}")
-            failed += 1
-    return 1 if failed else 0
-
-
-def run(
-    db: Path, sources: list[str], full_refresh: bool, skip_models: bool, allow_shrink: bool = False
-) -> int:
-    """The nightly job: lock the warehouse, load, record the run, build the models, summarise.
-
-    SIGTERM/SIGINT stop it at the next safe point: no further source or model starts, the history says
-    interrupted, and the exit status is 128 + the signal (143, 130).
-    """
-    from pipelines.lock import LockBusy, RunLock
-    from pipelines.nightly import format_summary, run_sources, stop_requested, stop_signals, table_totals
-
-    try:
-        with RunLock(db), stop_signals():
-            # A program holding the file open: one line naming its PID, before any API call.
-            probe_writable(db)
-            started, started_at = time.monotonic(), datetime.now(UTC)
-            results = run_sources(db, sources, full_refresh=full_refresh, allow_shrink=allow_shrink)
-            run_id = _record(db, started_at, results)
-            print(format_summary(results, table_totals(db, sources), time.monotonic() - started))
-            ok = run_id is not None and all(r.status in ("succeeded", "deferred") for r in results)
-            status, models = (0 if ok else 1), None
-            if not skip_models and not stop_requested():
-                models = _build_models(db)
-                status = max(status, models[0])
-            return _finish_run(db, run_id, results, status, models)
-    except LockBusy as exc:
-        logging.getLogger("retail").error("run: %s; this run exits without loading", exc)
-        return 3
-    except KeyboardInterrupt as exc:  # a second Ctrl-C: stop at once, as promised
-        code = getattr(exc, "signal_code", signal.SIGINT)
-        logging.getLogger("retail").error("run: stopped at once by %s", signal.Signals(code).name)
-        return 128 + code
-
-
-def _record(db: Path, started_at: datetime, results: list[Any]) -> str | None:
-    """Append the run to the history; return its id, or None (said in one line) when the file is busy."""
-    import duckdb
-
-    from pipelines.history import record_run
-
-    try:
-        return record_run(db, started_at, results)
-    except duckdb.Error as exc:
-        line, _ = describe_duckdb_error(db, exc)  # names the PID when a program holds it; no guessing
-        logging.getLogger("retail").error("run history: cannot write ops.run_sources: %s", line)
-        return None
-
-
-def _finish_run(
-    db: Path, run_id: str | None, results: list[Any], status: int, models: tuple[int, Any, str | None] | None
-) -> int:
-    """Close the run's history row (models, tests, status), alert if a human is needed; return the exit."""
-    import duckdb
-
-    from pipelines.alerts import notify, run_alert
-    from pipelines.history import RunOutcome, finish_run
-    from pipelines.nightly import signal_name, stop_requested
-
-    stop = stop_requested()
-    if stop:
-        status = 128 + stop
-        logging.getLogger("retail").error(
-            "run: stopped by %s; no further source or model started (exit %d); the next run finishes "
-            "what this one left",
-            signal_name(stop),
-            status,
-        )
-    outcome = RunOutcome(
-        status="interrupted" if stop else "succeeded" if status == 0 else "failed",
-        exit_code=status,
-        stop_signal=signal_name(stop) if stop else None,
-    )
-    if models is not None:
-        report, outcome.error = models[1], models[2]
-        if report is not None:
-            outcome.models_built, outcome.models_skipped = len(report.built), len(report.skipped)
-            outcome.tests_passed, outcome.tests_failed = len(report.tests_passed), dict(report.tests_failed)
-            outcome.tests_skipped = len(report.tests_skipped)
-    if run_id is not None:
-        try:
-            finish_run(db, run_id, outcome)
-        except duckdb.Error as exc:
-            line, _ = describe_duckdb_error(db, exc)
-            logging.getLogger("retail").error("run history: cannot write ops.runs: %s", line)
-            run_id, status = None, max(status, 1)
-    message = run_alert(db, run_id, results, outcome)
-    if message:
-        notify(message)
-    return status
-
-
-def print_status(
-    db: Path, sources: list[str], max_age_hours: float, as_json: bool = False, verbose: bool = False
-) -> int:
-    """Say nothing and return 0 when every source is fresh and the last run's SQL tests passed; else print
-    each source's last load, age and last error, alert, and return 1. `as_json` always prints."""
-    import json
-
-    from pipelines.alerts import notify, staleness_alert
-    from pipelines.history import freshness, last_run
-
-    rows = freshness(db, sources, max_age_hours)
-    run = last_run(db)
-    stale = [f.source for f in rows if f.is_stale]
-    run_trouble = _run_trouble(run)
-    trouble = bool(stale or run_trouble)
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "ok": not trouble,
-                    "max_age_hours": max_age_hours,
-                    "sources": [
-                        {
-                            "source": f.source,
-                            "last_loaded_at": f.last_loaded_at,
-                            "age_hours": None if f.age_hours is None else round(f.age_hours, 2),
-                            "is_stale": f.is_stale,
-                            "last_status": f.last_status,
-                            "last_attempt_at": f.last_attempt_at,
-                            "last_error": f.last_error,
-                        }
-                        for f in rows
-                    ],
-                    "last_run": run,
-                    "problems": ([f"stale: {', '.join(stale)}"] if stale else []) + run_trouble,
-                },
-                default=str,
-                indent=2,
-            )
-        )
-    elif trouble or verbose:
-        print(f"{'source':<14} {'last successful load (UTC)':<27} {'age (h)':>8}  {'state':<6} last error")
-        for f in rows:
-            when = f.last_loaded_at.strftime("%Y-%m-%d %H:%M:%S") if f.last_loaded_at else "never"
-            age = f"{f.age_hours:.1f}" if f.age_hours is not None else "-"
-            error = f"{f.last_status}: {f.last_error}" if f.last_error else "-"
-            print(f"{f.source:<14} {when:<27} {age:>8}  {'STALE' if f.is_stale else 'fresh':<6} {error}")
-        for line in run_trouble:
-            print(line)
-    if stale:
-        logging.getLogger("retail").warning(
-            "stale sources (older than %.0f h): %s", max_age_hours, ", ".join(stale)
-        )
-        message = staleness_alert(db, rows, max_age_hours)
-        if message:
-            notify(message)
-    return 1 if trouble else 0
-
-
-def _run_trouble(run: dict[str, Any] | None) -> list[str]:
-    """What the latest run's models and SQL tests need a human for (empty when they passed)."""
-    if run is None:
-        return []
-    when = f"last run {run['run_id']} ({run['started_at']:%Y-%m-%d %H:%M} UTC)"
-    out = []
-    if run.get("failed_tests"):
-        tests = ", ".join(f"{name} ({rows} rows)" for name, rows in run["failed_tests"].items())
-        out.append(f"{when}: SQL tests failed: {tests}")
-    if run.get("error"):
-        out.append(f"{when}: {run['error']}")
-    return out
-
-
-def build_models(db: Path) -> int:
-    """Build the models and print their summary; publish the serving file when every SQL test passes.
-
-    Return 1 when a model or an SQL test fails, or the serving file cannot be written.
-    """
-    return _build_models(db)[0]
-
-
-def _build_models(db: Path) -> tuple[int, Any, str | None]:
-    """`build_models`, returning also the build report (None if a model failed) and that model's error."""
-    from pipelines.models import ModelError, build
-    from pipelines.warehouse import DUCKDB, Warehouse
-
-    try:
-        report = build(Warehouse(DUCKDB, path=db))
-    except ModelError as exc:
-        print(str(exc))
-        return 1, None, str(exc)
-    print(report.summary())
-    if not report.ok:
-        return 1, report, None  # publish nothing: BI keeps yesterday's serving file
-    from pipelines.publish import publish_or_explain
-
-    return publish_or_explain(db), report, None
-
-
 def migrate_storage(db: Path) -> int:
     """Rewrite `db` in the compatible storage format, holding the run lock so no night writes meanwhile."""
-    from pipelines.lock import LockBusy, RunLock
     from pipelines.storage import StorageError, migrate
 
     try:

@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.demo import simulator_env, start_simulators
 from pipelines.publish import publish, serving_path_for
+from simulators.demo import simulator_env, start_simulators
 from simulators.pinogy import PinogySimulator
 from tests.conftest import REPO, FaultRecord, cli, pinogy_env_for, query
 
