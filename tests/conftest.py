@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,11 @@ def pinogy_sim() -> Iterator[PinogySimulator]:
 
 @pytest.fixture
 def pinogy_env(pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = pinogy_env_for(pinogy_sim)
+    return set_env(monkeypatch, pinogy_env_for(pinogy_sim))
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> dict[str, str]:
+    """Set `env` for this test only (monkeypatch undoes it); return it."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
@@ -119,6 +124,16 @@ def cli(
         cwd=cwd,
         timeout=300,
     )
+
+
+def one_error_line(out: subprocess.CompletedProcess[str], *expected: str) -> str:
+    """Assert the output has no traceback and exactly one ERROR line holding every expected text."""
+    assert "Traceback" not in out.stdout + out.stderr, out.stderr
+    errors = [ln for ln in out.stderr.splitlines() if "ERROR" in ln]
+    assert len(errors) == 1, out.stderr
+    for text in expected:
+        assert text in errors[0], errors[0]
+    return errors[0]
 
 
 # --- reliability matrix: tests marked @pytest.mark.fault(source, fault) record their outcome -------------
@@ -187,10 +202,7 @@ def pinnacle_cart_sim() -> Iterator[PinnacleCartSimulator]:
 def pinnacle_cart_env(
     pinnacle_cart_sim: PinnacleCartSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
-    env = pinnacle_cart_env_for(pinnacle_cart_sim)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+    return set_env(monkeypatch, pinnacle_cart_env_for(pinnacle_cart_sim))
 
 
 def pinnacle_cart_env_for(sim: PinnacleCartSimulator) -> dict[str, str]:
@@ -213,10 +225,7 @@ def pinmeto_env_for(sim: PinmetoSimulator) -> dict[str, str]:
 
 @pytest.fixture
 def pinmeto_env(pinmeto_sim: PinmetoSimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = pinmeto_env_for(pinmeto_sim)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+    return set_env(monkeypatch, pinmeto_env_for(pinmeto_sim))
 
 
 # --- Plugivery -------------------------------------------------------------------------------------------
@@ -235,7 +244,24 @@ def plugivery_env_for(sim: PlugiverySimulator) -> dict[str, str]:
 
 @pytest.fixture
 def plugivery_env(plugivery_sim: PlugiverySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = plugivery_env_for(plugivery_sim)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+    return set_env(monkeypatch, plugivery_env_for(plugivery_sim))
+
+
+# --- all four ---------------------------------------------------------------------------------------------
+@contextmanager
+def small_world(
+    monkeypatch: pytest.MonkeyPatch, shop: PinnacleCartSimulator | None = None
+) -> Iterator[dict[str, Any]]:
+    """All four simulators with small worlds (`shop`: a prepared web shop), every source's env pointing at
+    them for this test; yield {source: simulator}."""
+    with (
+        PinogySimulator(n_pos=400) as pinogy,
+        shop or PinnacleCartSimulator(n_customers=80, n_orders=600) as cart,
+        PinmetoSimulator() as pinmeto,
+        PlugiverySimulator() as plugivery,
+    ):
+        set_env(monkeypatch, pinogy_env_for(pinogy))
+        set_env(monkeypatch, pinnacle_cart_env_for(cart))
+        set_env(monkeypatch, pinmeto_env_for(pinmeto))
+        set_env(monkeypatch, plugivery_env_for(plugivery))
+        yield {"pinogy": pinogy, "pinnacle_cart": cart, "pinmeto": pinmeto, "plugivery": plugivery}
