@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.common import REPO, RESULTS, write_results
+from bench.common import REPO, RESULTS, load_command, write_results
 from bench.pinogy_sync import HEADLINE_POS, SECRETS
 from pipelines.models import build
 from pipelines.registry import SOURCES
@@ -62,23 +62,7 @@ def main() -> None:
                 env.update(spec.env(stack.enter_context(spec.start_simulator(**spec.demo_world))))
         db = work / "models.duckdb"
         print(f"models bench: loading {n_pos} POs and the other sources ...", file=sys.stderr, flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pipelines",
-                "--log-level",
-                "WARNING",
-                "run",
-                "--db",
-                str(db),
-                "--skip-models",
-            ],
-            env=env,
-            cwd=work,
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run(load_command(db), env=env, cwd=work, check=True, capture_output=True)
         timings, report = [], None
         for _ in range(3):
             started = time.perf_counter()
