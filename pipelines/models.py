@@ -13,11 +13,18 @@ and reports like a file test.
 
 Dependencies are the `schema.relation` names a file mentions. A model whose upstream relation does not
 exist (a source never loaded) is skipped with a note, and so is everything downstream of it; the
-rest still builds. Marts are rebuilt inside one transaction, so a dashboard never sees half a build.
+rest still builds. Marts are rebuilt inside one transaction, so a dashboard never sees half a build
+(Postgres DDL is transactional too).
+
+The same files build on DuckDB and on Postgres: they are written in DuckDB's dialect, inside the
+portable subset of sql/README.md, and `pipelines.warehouse` transpiles them with sqlglot for Postgres.
+The runner itself only drops and creates (neither engine needs `create or replace table`) and loads
+seeds through Python, not `read_csv`.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 import time
@@ -26,10 +33,11 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import duckdb
+import sqlglot
 
 from pipelines.registry import SOURCES
 from pipelines.sql_names import quoted
-from pipelines.storage import create_database
+from pipelines.warehouse import Connection, Warehouse
 
 log = logging.getLogger("retail.models")
 
@@ -49,6 +57,19 @@ _REFERENCE = re.compile(
 )
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _KEY = re.compile(r"(?im)^--\s*key:\s*(\w+(?:\s*,\s*\w+)*)\s*$")
+
+
+def _sql_errors() -> tuple[type[Exception], ...]:
+    """The errors a model's SQL can raise: from sqlglot (transpiling) or either engine."""
+    errors: tuple[type[Exception], ...] = (duckdb.Error, sqlglot.errors.SqlglotError)
+    try:
+        import psycopg2  # the `postgres` extra
+    except ImportError:
+        return errors
+    return (*errors, psycopg2.Error)
+
+
+SQL_ERRORS = _sql_errors()
 
 
 @dataclass
@@ -135,8 +156,8 @@ def references(sql: str) -> set[str]:
     return {f"{schema}.{name}" for schema, name in _REFERENCE.findall(_COMMENT.sub(" ", sql))}
 
 
-def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
-    """Build every model that can be built, then run the SQL tests; return what happened."""
+def build(warehouse: Warehouse, sql_dir: Path = SQL_DIR) -> BuildReport:
+    """Build every model that can be built on `warehouse`, then run the SQL tests; return what happened."""
     started = time.monotonic()
     report = BuildReport()
     models = discover(sql_dir)
@@ -146,13 +167,11 @@ def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
         )
     except CycleError as exc:
         raise ValueError(f"models: dependency cycle between {exc.args[1]}") from None
-    create_database(db_path)
-    with duckdb.connect(str(db_path)) as con:
-        existing = _existing_relations(con)
+    with warehouse.connect() as con:
+        existing = con.relations()
         for schema in MODEL_SCHEMAS.values():
             con.execute(f"create schema if not exists {quoted(schema)}")
-        con.execute("begin transaction")
-        try:
+        with con.transaction():
             for rel in RETIRED:
                 con.execute(f"drop table if exists {quoted(*rel.split('.'))}")
             for rel in order:
@@ -164,16 +183,10 @@ def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
                 )
                 if missing:
                     report.skipped[rel] = "needs " + ", ".join(missing)
-                    con.execute(
-                        f"drop {'view' if model.kind == 'view' else 'table'} if exists {model.sql_name}"
-                    )
+                    con.execute(f"drop {_kind_sql(model)} if exists {model.sql_name}")
                     continue
                 _build_one(con, model)
                 report.built.append(rel)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
         _run_tests(con, sql_dir, models, report)
     report.seconds = time.monotonic() - started
     for rel, why in report.skipped.items():
@@ -181,37 +194,48 @@ def build(db_path: Path, sql_dir: Path = SQL_DIR) -> BuildReport:
     return report
 
 
-def _existing_relations(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
-    return {r[0] for r in rows}
+def _kind_sql(model: Model) -> str:
+    return "view" if model.kind == "view" else "table"
 
 
-def _build_one(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+def _build_one(con: Connection, model: Model) -> None:
+    """Drop and create the model's relation (Postgres has no `create or replace table`)."""
     try:
+        con.execute(f"drop {_kind_sql(model)} if exists {model.sql_name}")
         if model.kind == "seed":
-            con.execute(
-                f"create or replace table {model.sql_name} as "
-                "select * from read_csv(?, header = true, all_varchar = true)",
-                [str(model.path)],
-            )
-        elif model.kind == "view":
-            con.execute(f"create or replace view {model.sql_name} as\n{model.path.read_text()}")
+            _load_seed(con, model)
         else:
-            con.execute(f"create or replace table {model.sql_name} as\n{model.path.read_text()}")
-    except duckdb.Error as exc:
+            con.execute(f"create {_kind_sql(model)} {model.sql_name} as\n{model.path.read_text()}")
+    except SQL_ERRORS as exc:
         raise ModelError(
-            f"models: building {model.relation} from {model.path.name} failed: {str(exc).splitlines()[0]}"
+            f"models: building {model.relation} from {model.path.name} failed: {_first_line(exc)}"
         ) from None
+
+
+def _load_seed(con: Connection, model: Model) -> None:
+    """Create a seed's table from its CSV: every column text, an empty field NULL (as DuckDB reads it)."""
+    with model.path.open(newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    con.execute(f"create table {model.sql_name} ({', '.join(f'{quoted(c)} varchar' for c in header)})")
+    if rows:
+        row_marks = "(" + ", ".join("?" * len(header)) + ")"
+        con.execute(
+            f"insert into {model.sql_name} values {', '.join([row_marks] * len(rows))}",
+            [value or None for row in rows for value in row],
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 class ModelError(RuntimeError):
     """A model's SQL does not run: a bug in `sql/`, reported as one line naming the file."""
 
 
-def _run_tests(
-    con: duckdb.DuckDBPyConnection, sql_dir: Path, models: dict[str, Model], report: BuildReport
-) -> None:
-    existing = _existing_relations(con)
+def _run_tests(con: Connection, sql_dir: Path, models: dict[str, Model], report: BuildReport) -> None:
+    existing = con.relations()
     tests = {f"{m.name}__key_unique_not_null": (key_test(m), {m.relation}) for m in models.values() if m.key}
     for path in sorted((sql_dir / "tests").glob("*.sql")):
         sql = path.read_text()
@@ -222,11 +246,11 @@ def _run_tests(
             report.tests_skipped[name] = "needs " + ", ".join(missing)
             continue
         try:
-            offending = con.execute(f"select * from (\n{sql}\n) limit 6").fetchall()
-        except duckdb.Error as exc:
-            raise ModelError(f"models: test {name} does not run: {str(exc).splitlines()[0]}") from None
+            offending = con.fetchall(f"select * from (\n{sql}\n) as offending limit 6")
+        except SQL_ERRORS as exc:
+            raise ModelError(f"models: test {name} does not run: {_first_line(exc)}") from None
         if offending:
-            count = con.execute(f"select count(*) from (\n{sql}\n)").fetchone()
+            count = con.fetchone(f"select count(*) from (\n{sql}\n) as offending")
             report.tests_failed[name] = int(count[0]) if count else len(offending)
             log.error("models: test %s failed; first offending rows: %s", name, offending[:5])
         else:

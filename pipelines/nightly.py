@@ -32,7 +32,7 @@ from pipelines.registry import SOURCES, SourceSpec
 from pipelines.sql_names import quote_dlt_load_paths, quoted
 from pipelines.storage import create_database
 from pipelines.warehouse_file import delete_completed_load_packages
-from sources.http import SourceError, api_calls, redact
+from sources.http import CallCounter, SourceError, redact
 from sources.integrity import take_notes
 
 log = logging.getLogger("retail.nightly")
@@ -117,7 +117,7 @@ def run_source(
 ) -> SourceResult:
     result = SourceResult(spec.name, started_at=datetime.now(UTC))
     take_notes(spec.name)
-    started, calls_before = time.monotonic(), api_calls(spec.name)
+    started, counter = time.monotonic(), CallCounter()  # the source's session counts into it
     log.info(
         "%s: loading into %s (schema %s)%s",
         spec.name,
@@ -128,7 +128,7 @@ def run_source(
     try:
         pipeline = make_pipeline(spec.name, db_path)
         pipeline = _finish_interrupted_load(pipeline, spec.name)
-        source = spec.build(full_refresh, allow_shrink) if allow_shrink else spec.build(full_refresh)
+        source = spec.build(full_refresh, allow_shrink, counter=counter)
         info = pipeline.run(source)
         result.rows = _rows_written(pipeline)
         if spec.reconcile is not None:
@@ -170,7 +170,7 @@ def run_source(
         )
     result.seconds = time.monotonic() - started
     result.ended_at = datetime.now(UTC)
-    result.api_calls = api_calls(spec.name) - calls_before
+    result.api_calls = counter.value
     if result.status in (FAILED, INTERRUPTED):
         log.error("%s", result.error)
     else:

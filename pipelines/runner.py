@@ -30,6 +30,7 @@ from pipelines.nightly import (
 )
 from pipelines.publish import publish_or_explain
 from pipelines.registry import SOURCES
+from pipelines.warehouse import DUCKDB, Warehouse
 from pipelines.warehouse_file import describe_duckdb_error, probe_writable
 from sources.http import SourceError, redact
 
@@ -153,7 +154,7 @@ def build_models(db: Path) -> int:
 def _build_models(db: Path) -> tuple[int, Any, str | None]:
     """`build_models`, returning also the build report (None if a model failed) and that model's error."""
     try:
-        report = build(db)
+        report = build(Warehouse(DUCKDB, path=db))
     except ModelError as exc:
         print(str(exc))
         return 1, None, str(exc)

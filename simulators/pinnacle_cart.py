@@ -78,6 +78,8 @@ RECORD_TAGS = {
 
 class PinnacleCartSimulator(Simulator, PinnacleCartShop):
     name = "pinnacle_cart"
+    # The shop's own zone: the API's dates carry none, and the tests read them as this shop's local time.
+    shop_timezone = "America/New_York"
 
     def __init__(
         self,

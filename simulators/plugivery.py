@@ -70,6 +70,11 @@ def _recent(date: Any, since: float) -> bool:
 class PlugiverySimulator(Simulator):
     name = "plugivery"
 
+    @property
+    def catalog_url(self) -> str:
+        """The API's one URL, as `SOURCES__PLUGIVERY__API_URL` names it."""
+        return self.url + "/catalog/"
+
     def __init__(
         self,
         token: str = "sim-plugivery-token",

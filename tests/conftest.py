@@ -265,3 +265,20 @@ def small_world(
         set_env(monkeypatch, pinmeto_env_for(pinmeto))
         set_env(monkeypatch, plugivery_env_for(plugivery))
         yield {"pinogy": pinogy, "pinnacle_cart": cart, "pinmeto": pinmeto, "plugivery": plugivery}
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL server on a free loopback port, one per test process; fails (never skips)."""
+    from tests.postgres_server import start
+
+    server = start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: Any, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database on the test server for this test; returns its DSN (with the password)."""
+    name = "t_" + re.sub(r"\W+", "_", request.node.name.lower())[:50]
+    return str(postgres_server.create_database(name))

@@ -13,6 +13,7 @@ import pytest
 
 from pipelines.models import SQL_DIR, ModelError, build, discover
 from pipelines.report import write_report
+from pipelines.warehouse import DUCKDB, Warehouse
 from simulators.pinogy import PinogySimulator
 from tests.conftest import pinogy_env_for, query, run, set_env, small_world
 
@@ -42,7 +43,7 @@ def loaded(db: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, PinogySimul
 
 def test_every_mart_has_rows_and_every_sql_test_passes(loaded: tuple[Path, PinogySimulator]) -> None:
     db, _ = loaded
-    report = build(db)
+    report = build(Warehouse(DUCKDB, path=db))
     assert report.skipped == {} and report.tests_failed == {}
     assert len(report.tests_passed) >= 22
     assert "int_product_matches__key_unique_not_null" in report.tests_passed  # generated from its header
@@ -55,7 +56,7 @@ def test_every_mart_has_rows_and_every_sql_test_passes(loaded: tuple[Path, Pinog
 
 def test_supplier_spend_matches_the_simulators_truth(loaded: tuple[Path, PinogySimulator]) -> None:
     db, pinogy = loaded
-    build(db)
+    build(Warehouse(DUCKDB, path=db))
     pos, lines = pinogy.truth()
     spend: dict[tuple[int, int, str], Decimal] = defaultdict(Decimal)
     for line in lines.values():
@@ -91,7 +92,7 @@ def test_products_match_by_seed_sku_and_name(loaded: tuple[Path, PinogySimulator
     shutil.copytree(SQL_DIR, sql_dir)
     with (sql_dir / "seeds" / "product_map.csv").open("a") as fh:
         fh.write(f"plugivery,{music.plugivery_id},hand:{music.plugivery_id},test seed\n")
-    report = build(db, sql_dir)
+    report = build(Warehouse(DUCKDB, path=db), sql_dir)
     assert report.tests_failed == {}
     matches = {
         (s, i): (k, m)
@@ -111,7 +112,7 @@ def test_a_warehouse_with_one_source_builds_what_it_can(db: Path, monkeypatch: p
     with PinogySimulator(n_pos=60) as pinogy:
         set_env(monkeypatch, pinogy_env_for(pinogy))
         run(db, ["pinogy"])
-    report = build(db)
+    report = build(Warehouse(DUCKDB, path=db))
     assert "analytics.dim_supplier" in report.built
     assert "staging.stg_pinogy__purchase_orders" in report.built
     assert report.skipped["analytics.dim_location"] == "needs staging.stg_pinmeto__locations"
@@ -123,7 +124,7 @@ def test_report_builds_from_the_warehouse_with_every_section_and_no_network(
     loaded: tuple[Path, PinogySimulator], tmp_path: Path
 ) -> None:
     db, _ = loaded
-    build(db)
+    build(Warehouse(DUCKDB, path=db))
     page = write_report(db, tmp_path / "report.html").read_text()
     for section in ("spend", "margin", "map", "stock", "hours"):
         assert f"<section id='{section}'>" in page
@@ -154,7 +155,7 @@ def test_a_models_stated_key_becomes_a_test_that_catches_repeats_and_nulls(db: P
         "-- grain: a visit to a store\n-- key: store_id, visit_id\n"
         "select * from (values (1, 1), (1, 1), (1, 2), (2, null)) as t(store_id, visit_id)",
     )
-    report = build(db, sql_dir)
+    report = build(Warehouse(DUCKDB, path=db), sql_dir)
     assert report.built == ["analytics.fct_visit"]
     # (1, 1) repeats, (2, null) has a null part: two offending rows, named like a file test.
     assert report.tests_failed == {"fct_visit__key_unique_not_null": 2}
@@ -163,14 +164,14 @@ def test_a_models_stated_key_becomes_a_test_that_catches_repeats_and_nulls(db: P
         "-- grain: a visit to a store\n-- key: store_id, visit_id\n"
         "select * from (values (1, 1), (1, 2), (2, 1)) as t(store_id, visit_id)"
     )
-    again = build(db, sql_dir)
+    again = build(Warehouse(DUCKDB, path=db), sql_dir)
     assert again.tests_failed == {} and again.tests_passed == ["fct_visit__key_unique_not_null"]
 
 
 def test_a_mart_that_states_no_key_is_refused_in_one_line(db: Path, tmp_path: Path) -> None:
     sql_dir = _sql_dir_with_mart(tmp_path, "dim_thing", "-- One row per thing.\nselect 1 as thing_key")
     with pytest.raises(ModelError, match=r"^models: sql/marts/dim_thing.sql must state its key once"):
-        build(db, sql_dir)
+        build(Warehouse(DUCKDB, path=db), sql_dir)
 
 
 def test_a_staging_view_states_its_key_and_gets_its_test_like_a_mart(db: Path, tmp_path: Path) -> None:
@@ -180,14 +181,14 @@ def test_a_staging_view_states_its_key_and_gets_its_test_like_a_mart(db: Path, t
         "-- grain: a visit\n-- key: visit_id\nselect * from (values (1), (1), (2)) as t(visit_id)",
         "staging",
     )
-    report = build(db, sql_dir)
+    report = build(Warehouse(DUCKDB, path=db), sql_dir)
     assert report.built == ["staging.stg_shop__visits"]
     assert report.tests_failed == {"stg_shop__visits__key_unique_not_null": 1}
     (sql_dir / "staging" / "stg_shop__visits.sql").write_text("select 1 as visit_id")
     with pytest.raises(
         ModelError, match=r"^models: sql/staging/stg_shop__visits.sql must state its key once"
     ):
-        build(db, sql_dir)
+        build(Warehouse(DUCKDB, path=db), sql_dir)
 
 
 def test_a_mart_moved_to_intermediate_is_no_longer_served(db: Path, tmp_path: Path) -> None:
@@ -196,7 +197,7 @@ def test_a_mart_moved_to_intermediate_is_no_longer_served(db: Path, tmp_path: Pa
     with duckdb.connect(str(db)) as con:
         con.execute("create schema analytics; create table analytics.product_matches as select 1 as x")
     build(
-        db,
+        Warehouse(DUCKDB, path=db),
         _sql_dir_with_mart(
             tmp_path, "dim_thing", "-- grain: thing\n-- key: thing_key\nselect 1 as thing_key"
         ),

@@ -56,7 +56,7 @@ def test_pending_package_that_cannot_load_is_aborted_and_state_rewound(
 
 @pytest.mark.usefixtures("pinogy_env")
 def test_one_failing_source_does_not_stop_the_others(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(full_refresh: bool) -> DltSource:
+    def broken(full_refresh: bool, allow_shrink: bool = False, counter: object = None) -> DltSource:
         raise SourceError("broken", "GET /nowhere", "always fails", "nothing to fix: a test double")
 
     monkeypatch.setitem(SOURCES, "broken", SourceSpec("broken", (), broken))

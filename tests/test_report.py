@@ -17,6 +17,7 @@ from pipelines.models import build
 from pipelines.nightly import SourceResult
 from pipelines.report import write_report
 from pipelines.report.spend import months_between, partial_notes
+from pipelines.warehouse import DUCKDB, Warehouse
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.plugivery import PlugiverySimulator
@@ -39,7 +40,7 @@ def night(db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         results = run(db, SOURCES)
         record_run(db, started_at, results)
     assert [r.status for r in results] == ["succeeded"] * 4, [r.error for r in results]
-    assert build(db).ok
+    assert build(Warehouse(DUCKDB, path=db)).ok
     return db
 
 

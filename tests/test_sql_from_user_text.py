@@ -10,6 +10,7 @@ import duckdb
 
 from pipelines.models import build
 from pipelines.publish import publish
+from pipelines.warehouse import DUCKDB, Warehouse
 from simulators.pinogy import PinogySimulator
 from tests.conftest import REPO, cli, pinogy_env_for, query
 
@@ -86,7 +87,7 @@ def test_a_seed_file_name_cannot_end_the_statement(tmp_path: Path, db: Path) -> 
     for folder in ("seeds", "staging", "marts", "tests"):
         (sql_dir / folder).mkdir(parents=True)
     (sql_dir / "seeds" / 'odd"; create table main.pwned as select 1; --.csv').write_text("a,b\n1,x\n")
-    report = build(db, sql_dir)
+    report = build(Warehouse(DUCKDB, path=db), sql_dir)
     assert report.built == ['seeds.odd"; create table main.pwned as select 1; --']
     tables = query(db, "select table_schema, table_name from information_schema.tables")
     assert tables == [("seeds", 'odd"; create table main.pwned as select 1; --')]

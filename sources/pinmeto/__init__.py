@@ -20,7 +20,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from sources.http import redact_errors
+from sources.http import CallCounter, redact_errors
 from sources.integrity import drop_repeats
 from sources.pinmeto import settings
 from sources.pinmeto.client import PinmetoClient, PinmetoError
@@ -41,9 +41,10 @@ def pinmeto_source(
     max_rate_limit_wait: float = settings.DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS,
     max_shrink: float = DEFAULT_MAX_SHRINK,
     allow_shrink: bool = False,
+    counter: CallCounter | None = None,
 ) -> DltResource:
-    """Return the PinMeTo locations resource, configured from `[sources.pinmeto]`."""
-    client = PinmetoClient(api_url, account_id, app_id, app_secret, max_rate_limit_wait)
+    """Return the PinMeTo locations resource, configured from `[sources.pinmeto]`; `counter` counts calls."""
+    client = PinmetoClient(api_url, account_id, app_id, app_secret, max_rate_limit_wait, counter=counter)
     return locations(client, page_size, ShrinkGuard(max_shrink, allow_shrink))
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 
 from sources.http import (
+    CallCounter,
     RetryingSession,
     RetryPolicy,
     SourceError,
@@ -67,6 +68,7 @@ class PinmetoClient:
         app_secret: str,
         max_rate_limit_wait: float = settings.DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS,
         sleep: Callable[[float], None] = pause,
+        counter: CallCounter | None = None,
     ) -> None:
         for secret in (app_id, app_secret):
             register_secret(secret)
@@ -77,7 +79,9 @@ class PinmetoClient:
         policy = RetryPolicy.from_config()
         # 429 is not retried blindly here: PinMeTo says when its quota resets, and we wait for that.
         policy.statuses = frozenset(policy.statuses - {429})
-        self.http = RetryingSession(settings.SOURCE_NAME, policy, url_key="SOURCES__PINMETO__API_URL")
+        self.http = RetryingSession(
+            settings.SOURCE_NAME, policy, url_key="SOURCES__PINMETO__API_URL", counter=counter
+        )
         self.tokens = TokenCache(self._fetch_token)
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep

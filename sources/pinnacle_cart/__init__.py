@@ -18,46 +18,33 @@ read in full every run and merged; `--full-refresh` replaces them (dropping what
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, ParamSpec, TypeVar, cast
+from typing import Any, Literal
 
 import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from sources.contract import RecordError, child_hints, parent_hints, screened
-from sources.http import redact_errors
+from sources.contract import RecordError, child_hints, parent_hints
+from sources.http import CallCounter, redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, drop_repeats
 from sources.memory import release_freed_memory
 from sources.pinnacle_cart import settings
-from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError, record_key
+from sources.pinnacle_cart.batches import record_key
+from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
+from sources.pinnacle_cart.columns import TableBuilder
 from sources.pinnacle_cart.fields import (
-    ADDRESS,
-    CUSTOMER_FIELDS,
     ORDER_FIELDS,
     ORDER_ITEM_FIELDS,
     ORDER_ITEM_OPTION_FIELDS,
-    PRODUCT_FIELDS,
-    PRODUCT_OPTION_FIELDS,
-    Fields,
     column_hints,
 )
+from sources.pinnacle_cart.guards import batch_tables, check_shrink, closing_client
 from sources.pinnacle_cart.sync import OrderReadStats, needs_full_read, parse_shop_date, read_orders
-from sources.pinnacle_cart.tables import (
-    TableBuilder,
-    category_table,
-    customer_tables,
-    inventory_table,
-    order_tables,
-    product_tables,
-)
-from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from sources.pinnacle_cart.tables import category_table, inventory_table, order_tables
+from sources.pinnacle_cart.whole_lists import CUSTOMERS, PRODUCTS, read_in_full
+from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard
 
 
 @dlt.source(name=settings.SOURCE_NAME, max_table_nesting=0)
@@ -75,9 +62,10 @@ def pinnacle_cart_source(
     cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
     max_shrink: float = DEFAULT_MAX_SHRINK,
     allow_shrink: bool = False,
+    counter: CallCounter | None = None,
 ) -> Sequence[DltResource]:
-    """Return the Pinnacle Cart resources, configured from `[sources.pinnacle_cart]`."""
-    client = PinnacleCartClient(api_url, username, password, token, api_type)
+    """Return the Pinnacle Cart resources, from `[sources.pinnacle_cart]`; `counter` counts their calls."""
+    client = PinnacleCartClient(api_url, username, password, token, api_type, counter)
     try:
         builder = TableBuilder(shop_timezone)
     except (ValueError, KeyError):
@@ -106,25 +94,10 @@ def pinnacle_cart_source(
     )
 
 
-def _closing(resource: Callable[P, Iterator[T]]) -> Callable[P, Iterator[T]]:
-    """Close the client's connections when the resource ends, however it ends.
-
-    The resources share one client and run in turn; a closed session opens a new connection when the
-    next resource calls, so the last resource to end leaves nothing open.
-    """
-
-    @functools.wraps(resource)
-    def closing(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
-        with cast(PinnacleCartClient, args[0]):  # every resource takes the client first
-            yield from resource(*args, **kwargs)
-
-    return closing
-
-
 # Table hints are set per table variant below: hints on the decorator would leak into the child tables.
 @dlt.resource(name="orders", write_disposition="merge")
 @redact_errors
-@_closing
+@closing_client
 def orders(
     client: PinnacleCartClient,
     builder: TableBuilder,
@@ -153,7 +126,7 @@ def orders(
     stats = OrderReadStats(clock=clock)
     rejects = Rejects(settings.SOURCE_NAME)
     for batch in read_orders(client, state, full, lookback_days, batch_size, stats):
-        tables = _tables(order_tables, builder, batch, not full, "GetOrders", rejects, "orders")
+        tables = batch_tables(order_tables, builder, batch, not full, "GetOrders", rejects, "orders")
         if tables is None:
             continue
         yield dlt.mark.with_hints(tables[0], order_hints, create_table_variant=True)
@@ -162,7 +135,7 @@ def orders(
     clock.report_future()
     yield from rejects.flush()
     if full:  # a full read replaces orders: refuse one that holds clearly fewer than before
-        _check_shrink(shrink, "GetOrders (full read)", "orders", len(stats.seen), client, "GetOrderCount")
+        check_shrink(shrink, "GetOrders (full read)", "orders", len(stats.seen), client, "GetOrderCount")
     release_freed_memory()  # the load step into DuckDB starts from what extract still holds
     # Reached only when every batch was read: dlt commits this state with the data it describes.
     if full:  # a full read resets both positions to what it saw
@@ -189,76 +162,18 @@ def orders(
         state.pop("api_count", None)
 
 
-@dataclass(frozen=True)
-class WholeList:
-    """A list the API has no change filter for, read whole every run into a parent and a child table."""
-
-    call: str  # the list call; its count call is named after it (GetCustomers: GetCustomerCount)
-    parent: str
-    parent_fields: Fields
-    key: str  # the parent's primary key, the child's merge key
-    child: str
-    child_fields: Fields
-    build: Callable[..., tuple[pa.Table, pa.Table]]
-
-    @property
-    def count_call(self) -> str:
-        return f"{self.call[:-1]}Count"
-
-    def batches(self, client: PinnacleCartClient, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-        if self.call == "GetProducts":  # products page by BatchPage, every category at once
-            return client.product_batches(batch_size)
-        return client.offset_batches(self.call, self.count_call, batch_size)
-
-
-# Every customer with their address book, merged on `user_id`.
-CUSTOMERS = WholeList(
-    "GetCustomers", "customers", CUSTOMER_FIELDS, "user_id", "customer_addresses", ADDRESS, customer_tables
+# Customers and products: read whole every run (see `whole_lists.py`).
+customers = dlt.resource(name="customers", write_disposition="merge")(
+    redact_errors(closing_client(read_in_full))
 )
-# Every product (all categories) with its option tree flattened, merged on `pid`.
-PRODUCTS = WholeList(
-    "GetProducts", "products", PRODUCT_FIELDS, "pid", "product_options", PRODUCT_OPTION_FIELDS, product_tables
+products = dlt.resource(name="products", write_disposition="merge")(
+    redact_errors(closing_client(read_in_full))
 )
-
-
-def _read_in_full(
-    client: PinnacleCartClient,
-    builder: TableBuilder,
-    batch_size: int,
-    full_refresh: bool,
-    shrink: ShrinkGuard | None,
-    spec: WholeList,
-) -> Iterator[Any]:
-    """Read a whole list into its parent and child tables; merge, or replace on a full refresh."""
-    call, count_call, parent = spec.call, spec.count_call, spec.parent
-    state = dlt.current.resource_state()
-    disposition = _full_read_disposition(state, full_refresh)
-    hints = (
-        parent_hints(parent, disposition, spec.key, column_hints(spec.parent_fields)),
-        child_hints(spec.child, disposition, spec.key, column_hints(spec.child_fields)),
-    )
-    rejects = Rejects(settings.SOURCE_NAME)
-    read = 0
-    for batch in spec.batches(client, batch_size):
-        found = _tables(spec.build, builder, batch, disposition == "merge", call, rejects, parent)
-        read += len(batch)
-        if found is None:
-            continue
-        yield dlt.mark.with_hints(found[0], hints[0], create_table_variant=True)
-        yield dlt.mark.with_hints(found[1], hints[1], create_table_variant=True)
-    yield from rejects.flush()
-    if disposition == "replace":
-        _check_shrink(shrink, f"{call} (full read)", parent, read, client, count_call)
-    state["api_count"] = client.counts[count_call]
-
-
-customers = dlt.resource(name="customers", write_disposition="merge")(redact_errors(_closing(_read_in_full)))
-products = dlt.resource(name="products", write_disposition="merge")(redact_errors(_closing(_read_in_full)))
 
 
 @dlt.resource(name="categories", primary_key="category_id", write_disposition="replace")
 @redact_errors
-@_closing
+@closing_client
 def categories(client: PinnacleCartClient, shrink: ShrinkGuard | None = None) -> Iterator[pa.Table]:
     """The category tree, flattened with a parent reference; small, so replaced every run."""
     tree = client.records("GetCategories")
@@ -267,14 +182,14 @@ def categories(client: PinnacleCartClient, shrink: ShrinkGuard | None = None) ->
     except RecordError as exc:
         raise PinnacleCartError("GetCategories", str(exc), "report the category to the shop") from None
     # The API has no count of categories: the warehouse's tree is what a short reply is measured against.
-    _check_shrink(shrink, "GetCategories", "categories", table.num_rows, client, None)
+    check_shrink(shrink, "GetCategories", "categories", table.num_rows, client, None)
     yield table
 
 
 # Hints per table variant, as above: on the decorator they would leak into the `rejects` table.
 @dlt.resource(name="inventory", write_disposition="merge")
 @redact_errors
-@_closing
+@closing_client
 def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int) -> Iterator[Any]:
     """Today's stock of every product: one snapshot per day (a rerun replaces the day's rows as a set)."""
     hints = dlt.mark.make_hints(
@@ -294,7 +209,7 @@ def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int
         return inventory_table(builder, rows, snapshot_at.date(), snapshot_at)
 
     for batch in client.batches_until_empty("GetInventory", batch_size, known_total):
-        table = _tables(
+        table = batch_tables(
             build, builder, drop_repeats(batch, seen, record_key), False, "GetInventory", rejects, "inventory"
         )
         if table is not None:
@@ -305,49 +220,3 @@ def inventory(client: PinnacleCartClient, builder: TableBuilder, batch_size: int
 def snapshot_clock() -> datetime:
     """Return the moment an inventory snapshot is taken (UTC); its date is the snapshot's key."""
     return datetime.now(UTC)
-
-
-def _check_shrink(
-    shrink: ShrinkGuard | None,
-    call: str,
-    table: str,
-    read: int,
-    client: PinnacleCartClient,
-    count_call: str | None,
-) -> None:
-    """Refuse a replacing read that holds clearly fewer records than the API counts or the warehouse."""
-    api_count = client.counts.get(count_call) if count_call else None
-    (shrink or ShrinkGuard()).check(
-        PinnacleCartError, call, table, read, held=held_rows(table), api_count=api_count
-    )
-
-
-def _full_read_disposition(state: Any, full_refresh: bool) -> Literal["replace", "merge"]:
-    """Replace on the first run and on `--full-refresh` (drops what vanished upstream); merge otherwise."""
-    return "replace" if full_refresh or "api_count" not in state else "merge"
-
-
-def _tables(
-    build: Any,
-    builder: TableBuilder,
-    batch: list[dict[str, Any]],
-    tombstones: bool,
-    call: str,
-    rejects: Rejects,
-    resource: str,
-) -> Any:
-    """Return the batch's tables (None when every record was rejected).
-
-    A record with an unreadable value is rejected whole, children included (they are replaced as a set),
-    and named in `pinnacle_cart.rejects`; a record whose key is missing or unreadable fails the source.
-    """
-    try:
-        return screened(lambda some: build(builder, some, tombstones), batch, rejects, resource, _record_id)
-    except RecordError as exc:
-        raise PinnacleCartError(
-            call, str(exc), "report the record to the shop; the run stopped before loading it"
-        ) from None
-
-
-def _record_id(record: dict[str, Any]) -> Any:
-    return (record_key(record) or "?").split("=", 1)[-1]

@@ -1,207 +1,31 @@
 """Parsed Pinnacle Cart records in, typed Arrow tables out, parents and children split (see `fields.py`).
 
-Everything the API sends is text (XML) or text-like (JSON), so the typing happens here: money and other
-`float` fields as DECIMAL(18,4), `Yes`/`No` as boolean, shop-local dates as UTC timestamps, empty
-elements as NULL. Nested records are flattened with a prefix (`billing_address_city`); arrays become
-child tables keyed to their parent, and product options (a recursive tree) become one row per node with
-a path key and a parent reference. Field names the doc does not list are kept as text columns, so drift
-shows up as a new column rather than vanishing.
+Nested records are flattened with a prefix (`billing_address_city`); arrays become child tables keyed to
+their parent, and product options (a recursive tree) become one row per node with a path key and a parent
+reference. The values are typed by `columns.TableBuilder`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sources.contract import TOMBSTONE, UTC_TIMESTAMP, RecordError
+from sources.pinnacle_cart.columns import TableBuilder, pick
 from sources.pinnacle_cart.fields import (
     ADDRESS,
-    ARROW,
-    BOOL,
     CUSTOMER_FIELDS,
-    DEC,
-    INT,
     INVENTORY_FIELDS,
-    NESTED,
     ORDER_FIELDS,
     ORDER_ITEM_FIELDS,
     ORDER_ITEM_OPTION_FIELDS,
     PRODUCT_FIELDS,
     PRODUCT_OPTION_FIELDS,
-    STR,
-    TS,
     Fields,
 )
-
-YES = frozenset({"yes", "y", "true", "1"})
-NO = frozenset({"no", "n", "false", "0"})
-# MySQL's "no date", which PHP shops print for dates never set.
-ZERO_DATES = frozenset({"0000-00-00", "0000-00-00 00:00:00"})
-
-
-class TableBuilder:
-    """Convert text values to typed Arrow columns; dates are read in the shop's time zone."""
-
-    def __init__(self, shop_timezone: str = "UTC") -> None:
-        self.zone = ZoneInfo(shop_timezone)
-        self._convert: dict[str, Callable[[str], Any]] = {
-            STR: str,
-            INT: _to_int,
-            DEC: _to_decimal,
-            BOOL: _to_bool,
-            TS: self.to_utc,
-        }
-
-    def to_utc(self, text: str) -> datetime | None:
-        """Return a shop-local `YYYY-MM-DD HH:MM:SS` (or ISO with offset) as an aware UTC datetime."""
-        if text in ZERO_DATES:
-            return None
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=self.zone)
-        return moment.astimezone(UTC)
-
-    def table(
-        self,
-        what: str,
-        rows: Sequence[dict[str, Any]],
-        fields: Fields,
-        keys: tuple[str, ...],
-        leading: Sequence[tuple[str, pa.DataType, list[Any]]] = (),
-        extras: bool = False,
-    ) -> pa.Table:
-        """Return `rows` (parsed records) typed by `fields`, after `leading` ready-made columns.
-
-        `keys` are declared not-null. With `extras`, top-level text fields not in `fields` become
-        string columns named in snake_case.
-        """
-        names, arrays, arrow_fields = [], [], []
-        for name, arrow_type, values in leading:
-            names.append(name)
-            arrays.append(pa.array(values, arrow_type))
-            arrow_fields.append(pa.field(name, arrow_type, nullable=name not in keys))
-        for name, path, kind in fields:
-            texts = _texts(rows, path)
-            if name in keys and None in texts:
-                raise RecordError(f"{what}: a record has no {path.split('|')[0]}")
-            array = _fast_column(texts, kind)
-            if array is None:  # something Arrow's cast does not take: convert value by value, as the doc says
-                array = self._slow_column(what, path, kind, texts)
-            names.append(name)
-            arrays.append(array)
-            arrow_fields.append(pa.field(name, ARROW[kind], nullable=name not in keys))
-        if extras:
-            known = {part.split("/")[0] for _, path, _ in fields for part in path.split("|")} | NESTED
-            for tag in sorted(
-                {k for row in rows for k, v in row.items() if k not in known and isinstance(v, str)}
-            ):
-                column = snake(tag)
-                if column in names:
-                    continue
-                names.append(column)
-                arrays.append(pa.array([row.get(tag) or None for row in rows], pa.string()))
-                arrow_fields.append(pa.field(column, pa.string()))
-        return pa.Table.from_arrays(arrays, schema=pa.schema(arrow_fields))
-
-    def _slow_column(self, what: str, path: str, kind: str, texts: list[str | None]) -> pa.Array:
-        """Convert value by value; the first value that cannot be read (or does not fit) is named."""
-        convert, values = self._convert[kind], []
-        for text in texts:
-            try:
-                values.append(None if text is None else convert(text))
-            except (ValueError, InvalidOperation, OverflowError):
-                raise _unreadable(what, path, kind, text) from None
-        try:
-            return pa.array(values, ARROW[kind])
-        except (
-            pa.ArrowInvalid,
-            pa.ArrowTypeError,
-            OverflowError,
-        ):  # e.g. a number too large for DECIMAL(18,4)
-            for text, value in zip(texts, values, strict=True):
-                try:
-                    pa.array([value], ARROW[kind])
-                except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-                    raise _unreadable(what, path, kind, text) from None
-            raise
-
-
-def _unreadable(what: str, path: str, kind: str, text: str | None) -> RecordError:
-    field = path.split("|")[0]
-    return RecordError(
-        f"{what}: field {field} is not {kind}: {str(text)[:40]!r}",
-        field if what.startswith("Get") else f"{what}: {field}",
-        text,
-    )
-
-
-def _texts(rows: Sequence[dict[str, Any]], path: str) -> list[str | None]:
-    """Return each row's text at `path`, None where it is missing or empty."""
-    if "|" not in path and "/" not in path:  # most fields: one element, present as text in every record
-        values = [row.get(path) for row in rows]
-        if all(type(v) is str for v in values):
-            return [v or None for v in values]
-    return [_pick(row, path) or None for row in rows]
-
-
-def _fast_column(texts: list[str | None], kind: str) -> pa.Array | None:
-    """Type a column in Arrow's C code; None when a value needs Python's reading (or is wrong)."""
-    try:
-        if kind == STR:
-            return pa.array(texts, pa.string())
-        if kind == INT:
-            return pc.cast(pa.array(texts, pa.string()), pa.int64())
-        if kind == DEC:  # exact only: anything Arrow would round, or "1,234.5", goes the slow way
-            return pc.cast(pa.array(texts, pa.string()), ARROW[DEC])
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    return None
-
-
-def _pick(record: dict[str, Any], path: str) -> str | None:
-    for alternative in path.split("|"):
-        value: Any = record
-        for part in alternative.split("/"):
-            value = value.get(part) if isinstance(value, dict) else None
-            if value is None:
-                break
-        if value is not None:
-            if isinstance(value, dict | list):
-                return "" if not value else None  # an empty element parsed as a container
-            return str(value)
-    return None
-
-
-def _to_int(text: str) -> int:
-    return int(Decimal(text).to_integral_exact()) if "." in text else int(text)
-
-
-def _to_decimal(text: str) -> Decimal:
-    value = Decimal(text.replace(",", ""))
-    if not value.is_finite():
-        raise ValueError(text)
-    return value.quantize(Decimal("0.0001"))
-
-
-def _to_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in YES:
-        return True
-    if lowered in NO:
-        return False
-    raise ValueError(text)
-
-
-def snake(name: str) -> str:
-    """Return `ThumbnailImageUrl` as `thumbnail_image_url`."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def items(value: Any) -> list[Any]:
@@ -217,7 +41,7 @@ def items(value: Any) -> list[Any]:
 def _ids(rows: Iterable[dict[str, Any]], path: str, what: str) -> list[int]:
     out = []
     for row in rows:
-        text = _pick(row, path)
+        text = pick(row, path)
         if not text:
             raise RecordError(f"{what}: a record has no {path}")
         try:
@@ -313,7 +137,7 @@ def product_tables(
             keys["parent_option_key"].append(parent_key)
             keys["parent_option_id"].append(parent_id)
             keys["depth"].append(depth)
-            walk(pid, option.get("Options"), key, _pick(option, "OptionId") or None, depth + 1)
+            walk(pid, option.get("Options"), key, pick(option, "OptionId") or None, depth + 1)
 
     for pid, product in zip(pids, products, strict=True):
         walk(pid, product.get("Options"), None, None, 1)
@@ -337,10 +161,10 @@ def category_table(categories: Sequence[dict[str, Any]]) -> pa.Table:
         for node in items(nodes):
             if not isinstance(node, dict):
                 continue
-            category_id = _pick(node, "CategoryId")
+            category_id = pick(node, "CategoryId")
             if not category_id:
                 raise RecordError("GetCategories: a category has no CategoryId")
-            title = _pick(node, "Title") or ""
+            title = pick(node, "Title") or ""
             row = (category_id, title or None, parent, len(trail) + 1, " > ".join([*trail, title]))
             at = row_of.setdefault(category_id, len(out["category_id"]))
             for name, value in zip(out, row, strict=True):

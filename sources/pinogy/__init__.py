@@ -21,7 +21,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from sources.contract import RecordError, child_hints, parent_hints, parse_ts, screened
-from sources.http import redact_errors
+from sources.http import CallCounter, redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects
 from sources.memory import release_freed_memory
 from sources.pinogy import settings
@@ -45,9 +45,10 @@ def pinogy_source(
     cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
     max_shrink: float = DEFAULT_MAX_SHRINK,
     allow_shrink: bool = False,
+    counter: CallCounter | None = None,
 ) -> DltResource:
-    """Return the Pinogy purchase-order resource, configured from `[sources.pinogy]`."""
-    client = PinogyClient(api_host, access_key, secret_key, password, app_id)
+    """Return the Pinogy purchase-order resource, from `[sources.pinogy]`; `counter` counts its calls."""
+    client = PinogyClient(api_host, access_key, secret_key, password, app_id, counter)
     return purchase_orders(
         client,
         timedelta(hours=lookback_hours),

@@ -18,6 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from requests.auth import AuthBase
 
 from sources.http import (
+    CallCounter,
     RetryingSession,
     SourceError,
     answered,
@@ -86,14 +87,16 @@ class PinogyClient:
         secret_key: str,
         password: str,
         app_id: int = settings.DEFAULT_APP_ID,
-        session: RetryingSession | None = None,
+        counter: CallCounter | None = None,
     ) -> None:
         for secret in (access_key, secret_key, password):
             register_secret(secret)
         self.base_url = require_secure_url(settings.SOURCE_NAME, api_host, "SOURCES__PINOGY__API_HOST")
         self.password, self.app_id = password, app_id
         self.signer = PinogySigner(access_key, secret_key)
-        self.http = session or RetryingSession(settings.SOURCE_NAME, url_key="SOURCES__PINOGY__API_HOST")
+        self.http = RetryingSession(
+            settings.SOURCE_NAME, url_key="SOURCES__PINOGY__API_HOST", counter=counter
+        )
         self.rest = RESTClient(base_url=self.base_url, auth=self.signer, session=self.http)
         self.last_total: int | None = None  # the list's `total` as the latest page reported it
 

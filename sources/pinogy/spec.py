@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import dlt
-from dlt.common.configuration import with_config
-from dlt.sources import DltSource
 
 from sources.pinogy import settings
-from sources.spec import SourceSpec, shrink_args
+from sources.spec import SourceSpec, env_mapping, source_builder, source_config
 
-if TYPE_CHECKING:
-    from simulators.pinogy import PinogySimulator
-
-
-def build(full_refresh: bool, allow_shrink: bool = False) -> DltSource:
-    from sources.pinogy import pinogy_source
-
-    return pinogy_source(full_refresh=full_refresh, **shrink_args(allow_shrink))
+SOURCE = "sources.pinogy:pinogy_source"
 
 
 def notes(pipeline: dlt.Pipeline) -> list[str]:
@@ -27,29 +16,13 @@ def notes(pipeline: dlt.Pipeline) -> list[str]:
     return list(((resources.get("purchase_orders") or {}).get("last_run") or {}).get("notes") or [])
 
 
-@with_config(sections=("sources", settings.SOURCE_NAME))
-def check(
-    api_host: str = dlt.config.value,
-    access_key: str = dlt.secrets.value,
-    secret_key: str = dlt.secrets.value,
-    password: str = dlt.secrets.value,
-    app_id: int = settings.DEFAULT_APP_ID,
-) -> str:
+def check() -> str:
     from sources.pinogy.client import PinogyClient
 
-    with PinogyClient(api_host, access_key, secret_key, password, app_id):
+    config = source_config(SOURCE, settings.SOURCE_NAME)
+    with PinogyClient(config.api_host, config.access_key, config.secret_key, config.password, config.app_id):
         pass
     return "logged in and out (POST/DELETE /apps/any/sessions)"
-
-
-def env_for(sim: PinogySimulator) -> dict[str, str]:
-    return {
-        "SOURCES__PINOGY__API_HOST": sim.url,
-        "SOURCES__PINOGY__ACCESS_KEY": sim.access_key,
-        "SOURCES__PINOGY__SECRET_KEY": sim.secret_key,
-        "SOURCES__PINOGY__PASSWORD": sim.password,
-        "SOURCES__PINOGY__APP_ID": str(sim.app_id),
-    }
 
 
 SPEC = SourceSpec(
@@ -60,10 +33,17 @@ SPEC = SourceSpec(
         "SOURCES__PINOGY__SECRET_KEY",
         "SOURCES__PINOGY__PASSWORD",
     ),
-    build,
+    source_builder(SOURCE),
     notes,
     check=check,
     simulator="simulators.pinogy:PinogySimulator",
     demo_world={"n_pos": 3000},
-    env_for=env_for,
+    env_for=env_mapping(
+        settings.SOURCE_NAME,
+        api_host="url",
+        access_key="access_key",
+        secret_key="secret_key",
+        password="password",
+        app_id="app_id",
+    ),
 )

@@ -39,7 +39,7 @@ import dlt
 from dlt.sources import DltResource
 
 from sources.contract import MONEY, UTC_TIMESTAMP, column_hints
-from sources.http import redact_errors
+from sources.http import CallCounter, redact_errors
 from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejects, UnreadableValue
 from sources.plugivery import settings
 from sources.plugivery.budget import Budget
@@ -70,10 +70,11 @@ def plugivery_source(
     cursor_tolerance_hours: float = DEFAULT_CURSOR_TOLERANCE_HOURS,
     max_shrink: float = DEFAULT_MAX_SHRINK,
     allow_shrink: bool = False,
+    counter: CallCounter | None = None,
 ) -> DltResource:
-    """Return the Plugivery catalog resource, configured from `[sources.plugivery]`."""
+    """Return the Plugivery catalog resource, from `[sources.plugivery]`; `counter` counts its calls."""
     return catalog(
-        PlugiveryClient(api_url, token),
+        PlugiveryClient(api_url, token, counter),
         Budget(day_limit, month_limit, headroom),
         full_refresh,
         cursor_tolerance_hours,

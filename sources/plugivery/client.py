@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sources.http import RetryingSession, SourceError, answered, register_secret, require_secure_url
+from sources.http import (
+    CallCounter,
+    RetryingSession,
+    SourceError,
+    answered,
+    register_secret,
+    require_secure_url,
+)
 from sources.plugivery import settings
 
 log = logging.getLogger("retail.plugivery")
@@ -24,12 +31,12 @@ class QuotaExhausted(PlugiveryError):
 
 
 class PlugiveryClient:
-    def __init__(self, api_url: str, token: str) -> None:
+    def __init__(self, api_url: str, token: str, counter: CallCounter | None = None) -> None:
         register_secret(token)
         self.api_url = require_secure_url(settings.SOURCE_NAME, api_url, "SOURCES__PLUGIVERY__API_URL") + "/"
         self.token = token
         self.http = RetryingSession(
-            settings.SOURCE_NAME, url_key="SOURCES__PLUGIVERY__API_URL", call_param="act"
+            settings.SOURCE_NAME, url_key="SOURCES__PLUGIVERY__API_URL", call_param="act", counter=counter
         )
         self.reads = 0  # reads spent by this client (counted on every answered read action)
         self.server_now: int | None = None

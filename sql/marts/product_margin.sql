@@ -14,15 +14,24 @@ suppliers as (
     select supplier_key, supplier_name from analytics.dim_supplier
 ),
 
-last_cost as (
+purchases as (
     select
         product_key,
         supplier_key,
-        arg_max(unit_cost, opened_at) as last_purchase_cost,
-        max(opened_at) as last_purchased_at
+        unit_cost,
+        opened_at,
+        row_number() over (
+            partition by product_key, supplier_key order by opened_at desc, purchase_order_line_id
+        ) as recency
     from po_lines
     where product_key <> 'unknown'
-    group by product_key, supplier_key
+),
+
+last_cost as (
+    -- the unit cost of the latest purchase of a product from a supplier (its PO's first line for it)
+    select product_key, supplier_key, unit_cost as last_purchase_cost, opened_at as last_purchased_at
+    from purchases
+    where recency = 1
 ),
 
 joined as (
@@ -57,7 +66,7 @@ final as (
         j.map_price,
         cast(j.web_price - j.cost_basis as decimal(18, 4)) as margin,
         case when j.web_price > 0
-             then cast(round(100 * (j.web_price - j.cost_basis) / j.web_price, 2) as decimal(9, 2)) end as margin_pct
+             then cast(100 * (j.web_price - j.cost_basis) / j.web_price as decimal(9, 2)) end as margin_pct
     from joined j
     left join suppliers s using (supplier_key)
 )

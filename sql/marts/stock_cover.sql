@@ -23,10 +23,13 @@ suppliers as (
     select * from analytics.dim_supplier
 ),
 
-latest_stock as (
-    select pid, arg_max(qty_on_hand, snapshot_date) as qty_on_hand, max(snapshot_date) as snapshot_date
+snapshots as (
+    select pid, qty_on_hand, snapshot_date, row_number() over (partition by pid order by snapshot_date desc) as recency
     from inventory
-    group by pid
+),
+
+latest_stock as (
+    select pid, qty_on_hand, snapshot_date from snapshots where recency = 1
 ),
 
 window_end as (
@@ -37,15 +40,22 @@ window_end as (
 sales as (
     select product_key, sum(qty) / sales_window_days as units_per_day
     from cart_lines, window_end
-    where ordered_at > last_order_at - to_days(cast(sales_window_days as integer))
+    where ordered_at > last_order_at - cast(sales_window_days as integer) * interval '1 day'
         and status not in ('Canceled', 'Cancelled')
     group by product_key, sales_window_days
 ),
 
-supplier_of as (
-    select product_key, arg_max(supplier_key, last_purchased_at) as supplier_key
+last_suppliers as (
+    select
+        product_key,
+        supplier_key,
+        row_number() over (partition by product_key order by last_purchased_at desc, supplier_key desc) as recency
     from margins
-    group by product_key
+),
+
+supplier_of as (
+    -- the supplier a product was last bought from
+    select product_key, supplier_key from last_suppliers where recency = 1
 ),
 
 final as (

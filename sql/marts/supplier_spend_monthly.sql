@@ -13,17 +13,28 @@ locations as (
     select location_key, location_name from analytics.dim_location
 ),
 
-monthly as (
+lines_by_month as (
     select
         supplier_key,
         location_key,
         cast(date_trunc('month', opened_at at time zone 'UTC') as date) as month,
+        purchase_order_id,
+        qty,
+        extended_cost
+    from lines
+),
+
+monthly as (
+    select
+        supplier_key,
+        location_key,
+        month,
         count(distinct purchase_order_id) as purchase_orders,
         count(*) as lines,
         sum(qty) as units,
         sum(extended_cost) as spend
-    from lines
-    group by all
+    from lines_by_month
+    group by supplier_key, location_key, month
 ),
 
 final as (

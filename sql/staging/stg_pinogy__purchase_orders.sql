@@ -29,9 +29,9 @@ renamed as (
         cast(freight_total as decimal(18, 4)) as freight_total,
         cast(tax_total as decimal(18, 4)) as tax_total,
         cast(grand_total as decimal(18, 4)) as grand_total,
-        try_cast(json_extract(options, '$."Lead Time Days"') as integer) as lead_time_days,
-        try_cast(json_extract(options, '$."Safety Stock Min Days"') as integer) as safety_stock_min_days,
-        try_cast(json_extract(options, '$."Safety Stock Max Days"') as integer) as safety_stock_max_days,
+        cast(json_extract_string(cast(options as json), '$."Lead Time Days"') as integer) as lead_time_days,
+        cast(json_extract_string(cast(options as json), '$."Safety Stock Min Days"') as integer) as safety_stock_min_days,
+        cast(json_extract_string(cast(options as json), '$."Safety Stock Max Days"') as integer) as safety_stock_max_days,
         options
     from source
     where not coalesce(deleted, false)

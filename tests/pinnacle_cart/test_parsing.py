@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from simulators.pinnacle_cart import BILLION_LAUGHS
+from sources.pinnacle_cart.columns import TableBuilder
 from sources.pinnacle_cart.payload import PayloadError, from_json, parse_xml
 from sources.pinnacle_cart.tables import (
     RecordError,
-    TableBuilder,
     customer_tables,
     order_tables,
     product_tables,

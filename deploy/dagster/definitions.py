@@ -1,0 +1,209 @@
+"""The nightly job as a Dagster code location: one asset group per source (dagster-dlt), the SQL models
+downstream, a nightly schedule, and one run at a time.
+
+Load it with `dagster dev -f deploy/dagster/definitions.py` (or `dagster code-server start -f ...`) from the
+project directory, with `DAGSTER_HOME` holding `deploy/dagster/dagster.yaml`; see deploy/dagster/README.md.
+
+- The warehouse is `RETAIL_WAREHOUSE_DB` (default `warehouse.duckdb` in the working directory, as the CLI's
+  `--db`); each source's settings come from `.dlt/` or `SOURCES__*` env vars, as for the CLI.
+- Each source's pipeline is `pipelines.nightly.make_pipeline`: the same name (`retail_<source>`), dataset
+  and working directory as the cron job, so the two share state and either can run a night.
+- Every asset is in the pool `retail_warehouse`; `dagster.yaml` limits that pool to one run at a time.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the `context` annotation at definition time.
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.extract.resource import DltResource
+from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.sources import DltSource
+
+from pipelines.lock import LockBusy, RunLock
+from pipelines.logs import first_line
+from pipelines.models import ModelError, build, discover
+from pipelines.nightly import deferral, make_pipeline
+from pipelines.publish import publish_or_explain
+from pipelines.registry import SOURCES, SourceSpec
+from pipelines.warehouse import DUCKDB, Warehouse
+from sources.http import SourceError, redact
+from sources.integrity import take_notes
+
+log = logging.getLogger("retail.dagster")
+
+DB_ENV = "RETAIL_WAREHOUSE_DB"
+POOL = "retail_warehouse"  # every asset: dagster.yaml lets one run that holds it go at a time
+NIGHTLY_CRON = "30 2 * * *"  # as deploy/crontab
+JOB = "retail_nightly"
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file: `RETAIL_WAREHOUSE_DB`, else `warehouse.duckdb` as the CLI's `--db` default."""
+    return Path(os.environ.get(DB_ENV) or "warehouse.duckdb")
+
+
+class SourceTables(DagsterDltTranslator):
+    """Asset keys `<source>/<resource>` (the schema and the table the resource loads), in the source's group.
+
+    No upstream assets: the APIs are outside Dagster.
+    """
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        resource: DltResource = data.resource
+        return (
+            super()
+            .get_asset_spec(data)
+            .replace_attributes(key=dg.AssetKey([resource.source_name, resource.name]), deps=[])
+        )
+
+
+def failure_line(spec: SourceSpec, exc: BaseException) -> str:
+    """The one line the CLI would print for this failure: source, call and fix; no secret, no traceback."""
+    cause: BaseException = exc
+    while not isinstance(cause, SourceError | ConfigFieldMissingException) and (
+        cause.__cause__ is not None or (cause.__context__ is not None and not cause.__suppress_context__)
+    ):
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    if isinstance(cause, SourceError):
+        return str(cause)
+    if isinstance(cause, ConfigFieldMissingException):
+        return spec.missing_config_line(cause.fields)
+    if isinstance(exc, PipelineStepFailed):
+        return redact(f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line(cause)}")
+    return redact(f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)}")
+
+
+def _source_at_load(spec: SourceSpec) -> DltSource:
+    """The source as the code location loads it, only to name its assets; each run builds its own."""
+    try:
+        return spec.build(False)
+    except ConfigFieldMissingException as exc:
+        # A code location that cannot load shows this line in Dagster's UI instead of a stack of config.
+        raise dg.DagsterInvariantViolationError(spec.missing_config_line(exc.fields)) from None
+
+
+def source_assets(spec: SourceSpec, db: Path) -> dg.AssetsDefinition:
+    """The source's resources as one multi-asset (group `<source>`), loaded by dagster-dlt's runner."""
+
+    @dlt_assets(
+        dlt_source=_source_at_load(spec),
+        dlt_pipeline=make_pipeline(spec.name, db),
+        name=spec.name,
+        group_name=spec.name,
+        dagster_dlt_translator=SourceTables(),
+        pool=POOL,
+    )
+    def load(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+        # Built now, not at load: config read as the run starts, and a fresh source for every run.
+        take_notes(spec.name)
+        try:
+            with RunLock(db):  # a cron run or the CLI on the same file waits its turn too
+                pipeline = make_pipeline(spec.name, db)
+                yield from dlt.run(context=context, dlt_source=spec.build(False), dlt_pipeline=pipeline)
+                notes = spec.reconcile(pipeline) if spec.reconcile else []
+                deferred = deferral(pipeline, spec.name)
+        except LockBusy as exc:
+            raise dg.Failure(description=f"{spec.name}: {exc}; this run loads nothing") from None
+        except Exception as exc:
+            raise dg.Failure(description=failure_line(spec, exc)) from None
+        for note in [*notes, *take_notes(spec.name)]:
+            context.log.info(redact(f"{spec.name}: note: {note}"))
+        if deferred:
+            context.log.warning(redact(f"{spec.name}: deferred: {deferred}"))
+
+    return load
+
+
+def model_specs(source_keys: Mapping[str, list[dg.AssetKey]]) -> list[dg.AssetSpec]:
+    """One asset per model in `sql/` (`<schema>/<relation>`), depending on what its SQL reads.
+
+    A raw table is a source's resource of the same name, else the whole source (a resource may load
+    several tables, e.g. Pinogy's purchase orders and their lines).
+    """
+    models = discover()
+    specs = []
+    for model in models.values():
+        deps: set[dg.AssetKey] = set()
+        for relation in model.depends_on:
+            schema, name = relation.split(".", 1)
+            if relation in models:
+                deps.add(dg.AssetKey([schema, name]))
+            elif schema in source_keys:
+                key = dg.AssetKey([schema, name])
+                deps |= {key} if key in source_keys[schema] else set(source_keys[schema])
+        specs.append(
+            dg.AssetSpec(
+                key=dg.AssetKey([model.schema, model.name]),
+                deps=sorted(deps, key=str),
+                group_name="models",
+                description=f"{model.kind} built from sql/{model.path.parent.name}/{model.path.name}",
+                kinds={"duckdb", "sql"},
+                skippable=True,  # a model whose source never loaded is skipped, as in the nightly
+            )
+        )
+    return specs
+
+
+def models_asset(db: Path, source_keys: Mapping[str, list[dg.AssetKey]]) -> dg.AssetsDefinition:
+    """Every model built in one step (marts swap in one transaction), then the SQL tests, then publish."""
+
+    @dg.multi_asset(name="models", specs=model_specs(source_keys), pool=POOL, can_subset=False)
+    def models(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        try:
+            with RunLock(db):
+                report = build(Warehouse(DUCKDB, path=db))
+                unpublished = publish_or_explain(db) if report.ok else 0  # 1: said in one line
+        except LockBusy as exc:
+            raise dg.Failure(description=f"models: {exc}; no model built") from None
+        except ModelError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        for relation, why in report.skipped.items():
+            context.log.warning(f"models: skipped {relation} ({why})")
+        for relation in report.built:
+            yield dg.MaterializeResult(asset_key=dg.AssetKey(relation.split(".", 1)))
+        if not report.ok:
+            failed = ", ".join(f"{name} ({rows} rows)" for name, rows in report.tests_failed.items())
+            raise dg.Failure(description=f"models: SQL tests failed: {failed}; serving file not published")
+        if unpublished:
+            raise dg.Failure(description="models: built and tested, but the serving file was not written")
+
+    return models
+
+
+def build_definitions(db: Path | None = None) -> dg.Definitions:
+    """The code location for the warehouse `db` (default: `warehouse_path()`)."""
+    db = db or warehouse_path()
+    sources = [source_assets(spec, db) for spec in SOURCES.values()]
+    source_keys = {name: sorted(a.keys, key=str) for name, a in zip(SOURCES, sources, strict=True)}
+    nightly = dg.define_asset_job(
+        JOB,
+        selection=dg.AssetSelection.all(),
+        # One process, one step at a time: DuckDB lets one process write the file.
+        executor_def=dg.in_process_executor,
+        description="Every source, then the models: the nightly job of deploy/crontab",
+    )
+    return dg.Definitions(
+        assets=[*sources, models_asset(db, source_keys)],
+        jobs=[nightly],
+        schedules=[
+            dg.ScheduleDefinition(
+                name="retail_nightly_schedule",
+                job=nightly,
+                cron_schedule=NIGHTLY_CRON,
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+            )
+        ],
+        resources={"dlt": DagsterDltResource()},
+    )
+
+
+defs = build_definitions()
