@@ -26,6 +26,7 @@ from bench.common import REPO, RESULTS, load_command, write_results
 from bench.pinogy_sync import HEADLINE_POS, SECRETS
 from pipelines.models import build
 from pipelines.registry import SOURCES
+from pipelines.warehouse import DUCKDB, Warehouse
 
 
 def main() -> None:
@@ -66,7 +67,7 @@ def main() -> None:
         timings, report = [], None
         for _ in range(3):
             started = time.perf_counter()
-            report = build(db)
+            report = build(Warehouse(DUCKDB, path=db))
             timings.append(time.perf_counter() - started)
         assert report is not None
         with duckdb.connect(str(db), read_only=True) as con:
