@@ -37,7 +37,7 @@ import sqlglot
 
 from pipelines.registry import SOURCES
 from pipelines.sql_names import quoted
-from pipelines.warehouse import Connection, Warehouse
+from pipelines.warehouse import POSTGRES, Connection, Warehouse
 
 log = logging.getLogger("retail.models")
 
@@ -206,6 +206,11 @@ def _build_one(con: Connection, model: Model) -> None:
             _load_seed(con, model)
         else:
             con.execute(f"create {_kind_sql(model)} {model.sql_name} as\n{model.path.read_text()}")
+        if model.kind != "view" and con.dialect == POSTGRES:
+            # A new table has no statistics on Postgres until autovacuum comes by; without them its
+            # planner picks nested loops (a foreign-key test took 5 s instead of 0.05 s on the demo world).
+            # DuckDB keeps statistics as it writes.
+            con.execute(f"analyze {model.sql_name}")
     except SQL_ERRORS as exc:
         raise ModelError(
             f"models: building {model.relation} from {model.path.name} failed: {_first_line(exc)}"

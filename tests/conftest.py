@@ -86,16 +86,16 @@ def pinogy_sim() -> Iterator[PinogySimulator]:
         yield sim  # type: ignore[misc]
 
 
-@pytest.fixture
-def pinogy_env(pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    return set_env(monkeypatch, pinogy_env_for(pinogy_sim))
-
-
 def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> dict[str, str]:
-    """Set `env` for this test only (monkeypatch undoes it); return it."""
+    """Set `env` for this test (undone after it); return it."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture
+def pinogy_env(pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    return set_env(monkeypatch, pinogy_env_for(pinogy_sim))
 
 
 def pinogy_env_for(sim: PinogySimulator) -> dict[str, str]:
@@ -134,6 +134,17 @@ def one_error_line(out: subprocess.CompletedProcess[str], *expected: str) -> str
     for text in expected:
         assert text in errors[0], errors[0]
     return errors[0]
+
+
+def the_one_error_line(out: subprocess.CompletedProcess[str], *expected: str) -> str:
+    """Assert a CLI run failed (exit 1) with exactly one ERROR line and no traceback; return that line."""
+    assert out.returncode == 1, out.stderr
+    return one_error_line(out, *expected)
+
+
+def cli_debug_run(db: Path, source: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run one source through the CLI with the most talkative log (DEBUG): where a secret would show."""
+    return cli("--log-level", "DEBUG", "run", "--sources", source, "--db", str(db), env=env)
 
 
 # --- reliability matrix: tests marked @pytest.mark.fault(source, fault) record their outcome -------------

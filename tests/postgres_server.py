@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +143,26 @@ def start() -> PostgresServer:
             return PostgresServer("127.0.0.1", port, USER, PASSWORD, datadir, bindir, run_as)
         last_error = (root / "log").read_text()[-500:] if (root / "log").exists() else started.stderr
     raise PostgresUnavailable(f"postgres did not start: {last_error.strip()}")
+
+
+def load_sources(dsn: str, names: Iterable[str], pipelines_dir: Path) -> None:
+    """Load each named source into the Postgres database at `dsn` with dlt, as the nightly job loads DuckDB.
+
+    The SOURCES__* settings must point at running simulators. Until the nightly job takes its
+    destination from config, the Postgres tests and bench load through this.
+    """
+    import dlt
+
+    from pipelines.registry import SOURCES
+
+    for name in names:
+        pipeline = dlt.pipeline(
+            pipeline_name=f"retail_{name}",
+            destination=dlt.destinations.postgres(dsn),
+            dataset_name=name,
+            pipelines_dir=str(pipelines_dir),
+        )
+        pipeline.run(SOURCES[name].build(False))
 
 
 if __name__ == "__main__":

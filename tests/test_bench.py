@@ -33,10 +33,14 @@ def test_pinogy_bench_runs_and_reports_every_figure(tmp_path) -> None:  # type: 
 
 
 def test_models_bench_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    run_bench("bench.models", "--scale", "0.001", "--results", str(tmp_path))
+    out = run_bench("bench.models", "--scale", "0.001", "--results", str(tmp_path))
     result = json.loads((tmp_path / "models.json").read_text())
     assert result["models_skipped"] == 0 and result["tests_failed"] == 0
     assert result["fct_purchase_order_lines"] > 0
+    duckdb, postgres = result["engines"]["duckdb"], result["engines"]["postgres"]
+    assert postgres["models_skipped"] == 0 and postgres["tests_failed"] == 0
+    assert postgres["fct_purchase_order_lines"] == duckdb["fct_purchase_order_lines"]
+    assert "postgres" in out.stdout and "duckdb" in out.stdout
 
 
 def test_pinnacle_benches_run(tmp_path) -> None:  # type: ignore[no-untyped-def]

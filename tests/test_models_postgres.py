@@ -14,17 +14,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pytest
 
 from pipelines.models import ModelError, build
 from pipelines.registry import SOURCES
 from pipelines.warehouse import DUCKDB, POSTGRES, Warehouse
 from tests.conftest import FaultRecord, run
+from tests.postgres_server import load_sources
 
 WORLD: dict[str, dict[str, Any]] = {
-    "pinogy": {"n_pos": 300},
-    "pinnacle_cart": {"n_customers": 80, "n_orders": 600},
+    "pinogy": {"n_pos": 150},
+    "pinnacle_cart": {"n_customers": 40, "n_orders": 250},
     "pinmeto": {},
     "plugivery": {"now": 1_795_000_000},  # the catalogue's clock: its promotions' states depend on it
 }
@@ -42,18 +42,6 @@ def simulators(names: Iterable[str], monkeypatch: pytest.MonkeyPatch) -> Iterato
             for key, value in SOURCES[name].env(sim).items():
                 monkeypatch.setenv(key, value)
         yield
-
-
-def load_postgres(dsn: str, names: Iterable[str], pipelines_dir: Path) -> None:
-    """Load each source into the Postgres database with dlt, as the nightly job loads DuckDB."""
-    for name in names:
-        pipeline = dlt.pipeline(
-            pipeline_name=f"retail_{name}",
-            destination=dlt.destinations.postgres(dsn),
-            dataset_name=name,
-            pipelines_dir=str(pipelines_dir),
-        )
-        pipeline.run(SOURCES[name].build(False))
 
 
 def _same(value: Any) -> Any:
@@ -86,7 +74,7 @@ def test_the_models_build_the_same_marts_on_duckdb_and_on_postgres(
         results = run(db, list(SOURCES))
     assert [r.status for r in results] == ["succeeded"] * len(SOURCES), [r.error for r in results]
     with simulators(SOURCES, monkeypatch):
-        load_postgres(postgres_dsn, SOURCES, tmp_path / "pg-pipelines")
+        load_sources(postgres_dsn, SOURCES, tmp_path / "pg-pipelines")
     duck, pg = Warehouse(DUCKDB, path=db), Warehouse(POSTGRES, dsn=postgres_dsn)
 
     on_duckdb, on_postgres = build(duck), build(pg)
@@ -110,7 +98,7 @@ def test_on_postgres_a_model_whose_source_never_loaded_is_skipped_with_a_note(
     postgres_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     with simulators(["pinogy"], monkeypatch):
-        load_postgres(postgres_dsn, ["pinogy"], tmp_path / "pg-pipelines")
+        load_sources(postgres_dsn, ["pinogy"], tmp_path / "pg-pipelines")
     warehouse = Warehouse(POSTGRES, dsn=postgres_dsn)
     with caplog.at_level(logging.INFO, logger="retail.models"):
         report = build(warehouse)

@@ -35,7 +35,7 @@ from pipelines.nightly import deferral, make_pipeline
 from pipelines.publish import publish_or_explain
 from pipelines.registry import SOURCES, SourceSpec
 from pipelines.warehouse import DUCKDB, Warehouse
-from sources.http import SourceError, redact
+from sources.http import CallCounter, SourceError, redact
 from sources.integrity import take_notes
 
 log = logging.getLogger("retail.dagster")
@@ -105,16 +105,21 @@ def source_assets(spec: SourceSpec, db: Path) -> dg.AssetsDefinition:
     def load(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
         # Built now, not at load: config read as the run starts, and a fresh source for every run.
         take_notes(spec.name)
+        calls = CallCounter()  # the source's session counts its requests, retries included
         try:
             with RunLock(db):  # a cron run or the CLI on the same file waits its turn too
                 pipeline = make_pipeline(spec.name, db)
-                yield from dlt.run(context=context, dlt_source=spec.build(False), dlt_pipeline=pipeline)
+                source = spec.build(False, counter=calls)
+                yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline)
                 notes = spec.reconcile(pipeline) if spec.reconcile else []
                 deferred = deferral(pipeline, spec.name)
         except LockBusy as exc:
             raise dg.Failure(description=f"{spec.name}: {exc}; this run loads nothing") from None
         except Exception as exc:
-            raise dg.Failure(description=failure_line(spec, exc)) from None
+            raise dg.Failure(
+                description=failure_line(spec, exc), metadata={"api_calls": calls.value}
+            ) from None
+        context.log.info(f"{spec.name}: {calls.value} API calls")
         for note in [*notes, *take_notes(spec.name)]:
             context.log.info(redact(f"{spec.name}: note: {note}"))
         if deferred:

@@ -20,26 +20,17 @@ seed as (
     select source, source_id, product_key from seeds.product_map
 ),
 
-pinogy_latest_lines as (
-    -- a POS product's name and category as its latest purchase-order line gives them
-    select
-        pinogy_product_id,
-        product_description,
-        product_category,
-        row_number() over (
-            partition by pinogy_product_id order by posted_at desc, purchase_order_line_id desc
-        ) as recency
-    from pinogy_lines
-),
-
 pinogy as (
+    -- a POS product's name and category as its latest purchase-order line gives them
     select
         'pinogy' as source,
         cast(pinogy_product_id as varchar) as source_id,
         product_description as product_name,
         product_category as category
-    from pinogy_latest_lines
-    where recency = 1
+    from pinogy_lines
+    qualify row_number() over (
+        partition by pinogy_product_id order by posted_at desc, purchase_order_line_id desc
+    ) = 1
 ),
 
 normalised as (

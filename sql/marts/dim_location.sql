@@ -15,17 +15,11 @@ seed as (
     select cast(pinogy_location_id as bigint) as location_id, pinmeto_store_id from seeds.location_map
 ),
 
-latest_orders as (
-    -- a store's receipt name as its latest purchase order gives it
-    select
-        location_id,
-        location_name,
-        row_number() over (partition by location_id order by opened_at desc, purchase_order_id desc) as recency
-    from purchase_orders
-),
-
 pinogy_locations as (
-    select location_id, location_name from latest_orders where recency = 1
+    -- a store's receipt name as its latest purchase order gives it
+    select location_id, location_name
+    from purchase_orders
+    qualify row_number() over (partition by location_id order by opened_at desc, purchase_order_id desc) = 1
 ),
 
 matched as (

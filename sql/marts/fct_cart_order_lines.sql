@@ -10,15 +10,15 @@ orders as (
     select * from staging.stg_pinnacle_cart__orders
 ),
 
-matches as (
-    select source_id, product_key from intermediate.int_product_matches where source = 'pinnacle_cart'
-),
-
 customers as (
     select email, min(customer_key) as customer_key
     from analytics.dim_customer
     where email is not null
     group by email
+),
+
+matches as (
+    select source_id, product_key from intermediate.int_product_matches where source = 'pinnacle_cart'
 ),
 
 final as (

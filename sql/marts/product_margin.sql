@@ -14,24 +14,15 @@ suppliers as (
     select supplier_key, supplier_name from analytics.dim_supplier
 ),
 
-purchases as (
-    select
-        product_key,
-        supplier_key,
-        unit_cost,
-        opened_at,
-        row_number() over (
-            partition by product_key, supplier_key order by opened_at desc, purchase_order_line_id
-        ) as recency
+last_cost as (
+    -- the unit cost of the latest purchase of a product from a supplier: the last line of its latest PO
+    -- (a PO can list a product twice, at two costs)
+    select product_key, supplier_key, unit_cost as last_purchase_cost, opened_at as last_purchased_at
     from po_lines
     where product_key <> 'unknown'
-),
-
-last_cost as (
-    -- the unit cost of the latest purchase of a product from a supplier (its PO's first line for it)
-    select product_key, supplier_key, unit_cost as last_purchase_cost, opened_at as last_purchased_at
-    from purchases
-    where recency = 1
+    qualify row_number() over (
+        partition by product_key, supplier_key order by opened_at desc, purchase_order_line_id desc
+    ) = 1
 ),
 
 joined as (

@@ -23,13 +23,10 @@ suppliers as (
     select * from analytics.dim_supplier
 ),
 
-snapshots as (
-    select pid, qty_on_hand, snapshot_date, row_number() over (partition by pid order by snapshot_date desc) as recency
-    from inventory
-),
-
 latest_stock as (
-    select pid, qty_on_hand, snapshot_date from snapshots where recency = 1
+    select pid, qty_on_hand, snapshot_date
+    from inventory
+    qualify row_number() over (partition by pid order by snapshot_date desc) = 1
 ),
 
 window_end as (
@@ -45,17 +42,11 @@ sales as (
     group by product_key, sales_window_days
 ),
 
-last_suppliers as (
-    select
-        product_key,
-        supplier_key,
-        row_number() over (partition by product_key order by last_purchased_at desc, supplier_key desc) as recency
-    from margins
-),
-
 supplier_of as (
     -- the supplier a product was last bought from
-    select product_key, supplier_key from last_suppliers where recency = 1
+    select product_key, supplier_key
+    from margins
+    qualify row_number() over (partition by product_key order by last_purchased_at desc, supplier_key desc) = 1
 ),
 
 final as (

@@ -11,9 +11,9 @@ renamed as (
         label,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
-        coalesce(is_closed, false) as is_closed,
         cast(opens_at as time) as opens_at,
-        cast(closes_at as time) as closes_at
+        cast(closes_at as time) as closes_at,
+        coalesce(is_closed, false) as is_closed
     from source
     where _dlt_valid_to is null
 )

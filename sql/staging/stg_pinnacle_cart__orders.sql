@@ -18,13 +18,13 @@ renamed as (
         billing_full_name,
         shipping_address_city as ship_to_city,
         shipping_address_state as ship_to_state,
-        cast(subtotal_amount as decimal(18, 4)) as subtotal_amount,
-        cast(discount_amount as decimal(18, 4)) as discount_amount,
-        cast(promo_discount_amount as decimal(18, 4)) as promo_discount_amount,
-        cast(shipping_amount as decimal(18, 4)) as shipping_amount,
-        cast(handling_amount as decimal(18, 4)) as handling_amount,
-        cast(tax_amount as decimal(18, 4)) as tax_amount,
-        cast(total_amount as decimal(18, 4)) as total_amount
+        subtotal_amount,
+        discount_amount,
+        promo_discount_amount,
+        shipping_amount,
+        handling_amount,
+        tax_amount,
+        total_amount
     from source
 )
 

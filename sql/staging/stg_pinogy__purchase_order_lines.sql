@@ -13,8 +13,8 @@ renamed as (
         product_description,
         product_category,
         product_subcategory,
-        cast(qty as decimal(18, 4)) as qty,
-        cast(expected_cost as decimal(18, 4)) as unit_cost,
+        qty,
+        expected_cost as unit_cost,
         posted_on as posted_at
     from source
     where not coalesce(deleted, false)

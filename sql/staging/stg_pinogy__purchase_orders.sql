@@ -5,6 +5,16 @@ with source as (
     select * from pinogy.purchase_orders
 ),
 
+with_settings as (
+    -- the supplier's stock settings, from the PO's `options` (JSON held as text)
+    select
+        *,
+        json_extract_string(cast(options as json), '$."Lead Time Days"') as lead_time_text,
+        json_extract_string(cast(options as json), '$."Safety Stock Min Days"') as safety_stock_min_text,
+        json_extract_string(cast(options as json), '$."Safety Stock Max Days"') as safety_stock_max_text
+    from source
+),
+
 renamed as (
     select
         id as purchase_order_id,
@@ -24,16 +34,20 @@ renamed as (
         location_receipt_name as location_name,
         opened_on as opened_at,
         closed_on as closed_at,
-        cast(subtotal as decimal(18, 4)) as subtotal,
-        cast(discount_total as decimal(18, 4)) as discount_total,
-        cast(freight_total as decimal(18, 4)) as freight_total,
-        cast(tax_total as decimal(18, 4)) as tax_total,
-        cast(grand_total as decimal(18, 4)) as grand_total,
-        cast(json_extract_string(cast(options as json), '$."Lead Time Days"') as integer) as lead_time_days,
-        cast(json_extract_string(cast(options as json), '$."Safety Stock Min Days"') as integer) as safety_stock_min_days,
-        cast(json_extract_string(cast(options as json), '$."Safety Stock Max Days"') as integer) as safety_stock_max_days,
+        subtotal,
+        discount_total,
+        freight_total,
+        tax_total,
+        grand_total,
+        -- a setting that is not a whole number is null (a cast would fail the build)
+        case when regexp_matches(lead_time_text, '^-?[0-9]+$')
+             then cast(lead_time_text as integer) end as lead_time_days,
+        case when regexp_matches(safety_stock_min_text, '^-?[0-9]+$')
+             then cast(safety_stock_min_text as integer) end as safety_stock_min_days,
+        case when regexp_matches(safety_stock_max_text, '^-?[0-9]+$')
+             then cast(safety_stock_max_text as integer) end as safety_stock_max_days,
         options
-    from source
+    from with_settings
     where not coalesce(deleted, false)
 )
 

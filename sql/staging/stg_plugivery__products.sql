@@ -8,11 +8,11 @@ with source as (
 renamed as (
     select
         id as plugivery_product_id,
-        cast(msrp as decimal(18, 4)) as msrp,
-        cast("map" as decimal(18, 4)) as map_price,
-        cast(cost as decimal(18, 4)) as dealer_cost,
-        cast(reg_map as decimal(18, 4)) as regular_map_price,
-        cast(reg_cost as decimal(18, 4)) as regular_dealer_cost,
+        msrp,
+        "map" as map_price,
+        cost as dealer_cost,
+        reg_map as regular_map_price,
+        reg_cost as regular_dealer_cost,
         date as changed_at
     from source
 )

@@ -14,10 +14,10 @@ renamed as (
         prod_id as plugivery_product_id,
         start as starts_at,
         "end" as ends_at,
-        cast(promo_map as decimal(18, 4)) as promo_map,
-        cast(promo_cost as decimal(18, 4)) as promo_cost,
-        cast(reg_map as decimal(18, 4)) as regular_map_price,
-        cast(msrp as decimal(18, 4)) as msrp
+        promo_map,
+        promo_cost,
+        reg_map as regular_map_price,
+        msrp
     from source
 )
 
