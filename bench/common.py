@@ -50,6 +50,12 @@ def timed_child(args: list[str], env: dict[str, str], what: str) -> tuple[float,
     return seconds, usage.ru_maxrss / 1024, out
 
 
+def load_command(db: Path, *options: str) -> list[str]:
+    """The argv of a quiet `python -m pipelines run --db DB --skip-models [options]` (load only)."""
+    quiet = ["--log-level", "WARNING"]
+    return [sys.executable, "-m", "pipelines", *quiet, "run", "--db", str(db), "--skip-models", *options]
+
+
 def write_results(results_dir: Path, name: str, data: Any) -> None:
     """Write `<results_dir>/<name>.json`, the figures a bench script measured."""
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from bench.common import REPO, RESULTS, bench_server, control, timed_child, write_results
+from bench.common import REPO, RESULTS, bench_server, control, load_command, timed_child, write_results
 
 HEADLINE_POS = 100_000
 # world -> the share of POs left open throughout history (None: the simulator's usual rare few)
@@ -71,19 +71,7 @@ def bench_size(n_pos: int, work: Path, world: str) -> dict[str, Any]:
             "RUNTIME__DLTHUB_TELEMETRY": "false",
         }
         db = work / f"pinogy_{world}_{n_pos}.duckdb"
-        load = [
-            sys.executable,
-            "-m",
-            "pipelines",
-            "--log-level",
-            "WARNING",
-            "run",
-            "--db",
-            str(db),
-            "--sources",
-            "pinogy",
-            "--skip-models",
-        ]
+        load = load_command(db, "--sources", "pinogy")
 
         control(url, "/_bench/stats")
         floor_s, floor_rss, _ = timed_run(

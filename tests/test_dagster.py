@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -225,3 +226,20 @@ def test_a_missing_setting_fails_the_load_in_one_line_naming_it(
     with pytest.raises(dg.DagsterInvariantViolationError) as failed:
         load_recipe()
     assert str(failed.value) == SOURCES["plugivery"].missing_config_line(["token"])
+
+
+def test_an_api_down_as_the_location_loads_fails_it_in_one_line_naming_the_host(
+    recipe_env: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SOURCES__PINNACLE_CART__API_URL", f"http://127.0.0.1:{port}/")
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "1")
+    with pytest.raises(dg.DagsterInvariantViolationError) as failed:
+        load_recipe()
+    line = str(failed.value)
+    assert line.startswith(f"pinnacle_cart: GET / call=GetVersion: 127.0.0.1:{port}: connection refused"), (
+        line
+    )
+    assert "SOURCES__PINNACLE_CART__API_URL" in line and "\n" not in line
