@@ -50,6 +50,23 @@ def timed_child(args: list[str], env: dict[str, str], what: str) -> tuple[float,
     return seconds, usage.ru_maxrss / 1024, out
 
 
+def cli_env(work: Path, **settings: str) -> dict[str, str]:
+    """The environment the benches run the CLI in: the repo's config, dlt's data under `work`, `settings`."""
+    return {
+        **os.environ,
+        **settings,
+        "PYTHONPATH": str(REPO),
+        "DLT_PROJECT_DIR": str(REPO),
+        "DLT_DATA_DIR": str(work / "dlt"),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+    }
+
+
+def run_command(db: Path, *args: str) -> list[str]:
+    """The CLI's `run` into `db`, logging warnings only; `args` follow it."""
+    return [sys.executable, "-m", "pipelines", "--log-level", "WARNING", "run", "--db", str(db), *args]
+
+
 def write_results(results_dir: Path, name: str, data: Any) -> None:
     """Write `<results_dir>/<name>.json`, the figures a bench script measured."""
     results_dir.mkdir(parents=True, exist_ok=True)
