@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from simulators.world import Product, World, build_world
+from simulators.pinnacle_cart_catalogue import build_catalogue
+from simulators.world import World, build_world
 
 HISTORY_END = datetime(2026, 11, 20, 18, 0)  # shop-local (US Eastern), naive as the API prints it
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -56,11 +57,8 @@ class PinnacleCartShop:
         self.customers: dict[int, dict[str, Any]] = {}
         self.orders: dict[int, dict[str, Any]] = {}
         self.order_customer: dict[int, int] = {}  # not in the API's order record; drives CustomerId
-        self.products: dict[int, dict[str, Any]] = {}
-        self.product_category: dict[int, str] = {}
-        self.categories: list[dict[str, Any]] = []
         self._next_order_id = 1001
-        self._build_catalogue()
+        self.products, self.product_category, self.categories = build_catalogue(self.world, self._rng)
         for _ in range(n_customers):
             self.add_customer()
         step = timedelta(days=history_days) / max(n_orders, 1)
@@ -70,87 +68,6 @@ class PinnacleCartShop:
         self.clock = max(self.clock, HISTORY_END)
 
     # --- seeded shop ------------------------------------------------------------------------------
-    def _build_catalogue(self) -> None:
-        rng = self._rng
-        sold: list[Product] = [p for p in self.world.products if p.cart_sku]
-        tree: dict[str, dict[str, Any]] = {}
-        next_category = 1
-        for pid, product in enumerate(sold, start=1):
-            top = "Pet Supplies" if product.kind == "pet" else "Music Software"
-            path = [top, product.category, product.subcategory]
-            level = tree
-            node: dict[str, Any] = {}
-            for title in path:
-                if title not in level:
-                    level[title] = {"Title": title, "CategoryId": str(next_category), "_children": {}}
-                    next_category += 1
-                node = level[title]
-                level = node["_children"]
-            self.product_category[pid] = node["CategoryId"]
-            self.products[pid] = {
-                "Price": f"{product.msrp:.5f}",
-                "Cost": f"{product.cost:.5f}",
-                "Taxable": "No" if product.kind == "music" else "Yes",
-                "Weight": "0.00" if product.kind == "music" else f"{rng.uniform(0.2, 30):.2f}",
-                "UPC": product.upc,
-                "Title": product.cart_title,
-                "URL": f"https://shop.example/index.php?p=product&id={pid}",
-                "ThumbnailImageUrl": f"https://shop.example/images/products/thumbs/{pid}.jpg",
-                "ImageUrl": "" if rng.random() < 0.1 else f"https://shop.example/images/products/{pid}.jpg",
-                "Discontinued": "Yes" if rng.random() < 0.05 else "No",
-                "Options": self._options(product, pid) if rng.random() < 0.35 else [],
-                "PID": str(pid),
-                "ProductId": product.cart_sku,
-                "Qoh": str(rng.randrange(0, 400)),
-            }
-
-        def render(level: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-            return [
-                {"Title": n["Title"], "CategoryId": n["CategoryId"], "Children": render(n["_children"])}
-                for n in level.values()
-            ]
-
-        self.categories = render(tree)
-
-    def _options(self, product: Product, pid: int) -> list[dict[str, Any]]:
-        """A recursive option tree: a select with its values, sometimes a gift wrap nesting two levels."""
-        rng = self._rng
-
-        def option(
-            title: str, option_id: str, price: str, kind: str = "", children: Any = ()
-        ) -> dict[str, Any]:
-            return {
-                "Title": title,
-                "Caption": "",
-                "OptionId": option_id,
-                "Type": kind,
-                "Price": price,
-                "Cost": price,
-                "Weight": "" if kind else f"{rng.uniform(-0.5, 2):.2f}",
-                "Priority": str(rng.randrange(1, 9)),
-                "Options": list(children),
-            }
-
-        sizes = [("Small", "-2.00"), ("Medium", "0.00"), ("Large", "4.50")]
-        if product.kind == "music":
-            sizes = [("Single seat", "0.00"), ("Two seats", f"{product.msrp * Decimal('0.8'):.2f}")]
-        select = option(
-            "License" if product.kind == "music" else "Size",
-            "1",
-            "0",
-            "select",
-            [option(title, f"1-{title}", price) for title, price in sizes],
-        )
-        tree = [select]
-        if rng.random() < 0.4:
-            card = option(
-                "Card", "2-Yes-Card", "0", "select", [option("Birthday", "2-Yes-Card-Birthday", "0.50")]
-            )
-            tree.append(
-                option("Gift wrap", "2", "0", "checkbox", [option("Yes", "2-Yes", "3.99", "", [card])])
-            )
-        return tree
-
     def _address(self, name: str) -> dict[str, str]:
         rng = self._rng
         city, state, zipcode = rng.choice(CITIES)

@@ -58,49 +58,17 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 TIMESTAMP_SKEW_SECONDS = 300
 
-PO_FIELDS = (
-    "address_line1",
-    "address_line2",
-    "city",
-    "closed_by_user_id",
-    "closed_date_tz",
-    "closed_device_id",
-    "closed_on",
-    "deleted",
-    "disclaimer_text",
-    "discount_total",
-    "email",
-    "entity_id",
-    "entity_name",
-    "expires_on",
-    "fee_total",
-    "freight_total",
-    "grand_total",
-    "id",
-    "is_open",
-    "location_id",
-    "location_receipt_name",
-    "notes",
-    "number",
-    "opened_by_user_id",
-    "opened_device_id",
-    "opened_on",
-    "options",
-    "other_total",
-    "phone_number",
-    "reason",
-    "receiving_batch",
-    "region_full_name",
-    "region_iso_code",
-    "session_id",
-    "status",
-    "subtotal",
-    "tax_total",
-    "timezone",
-    "tray_session_id",
-    "type",
-    "zipcode",
+# fmt: off
+PO_FIELDS = (  # a purchase order's fields, as the doc lists them
+    "address_line1", "address_line2", "city", "closed_by_user_id", "closed_date_tz", "closed_device_id",
+    "closed_on", "deleted", "disclaimer_text", "discount_total", "email", "entity_id", "entity_name",
+    "expires_on", "fee_total", "freight_total", "grand_total", "id", "is_open", "location_id",
+    "location_receipt_name", "notes", "number", "opened_by_user_id", "opened_device_id", "opened_on",
+    "options", "other_total", "phone_number", "reason", "receiving_batch", "region_full_name",
+    "region_iso_code", "session_id", "status", "subtotal", "tax_total", "timezone", "tray_session_id",
+    "type", "zipcode",
 )
+# fmt: on
 ORDER_ALIASES = {"txn_opened_on": "opened_on", "txn_closed_on": "closed_on", "txn_id": "id"}
 
 

@@ -33,13 +33,18 @@ import json
 import time
 from copy import deepcopy
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from simulators.base import Fault, Reply, Request, Simulator
+from simulators.plugivery_catalog import (
+    DAY,
+    catalog_brands,
+    catalog_categories,
+    catalog_products,
+    catalog_promotions,
+)
 from simulators.world import World, build_world
 
-DAY = 86400
 READ_ACTIONS = {"list", "get", "list_cats", "list_brands", "list_promotions"}
 ERRORS = {
     451: "Unauthorized IP Address (127.0.0.1)",
@@ -53,10 +58,6 @@ ERRORS = {
     501: "Not Implemented",
 }
 WINDOWS = {"day": DAY, "week": 7 * DAY, "month": 30 * DAY}
-
-
-def _f(value: Decimal) -> float:
-    return float(value)
 
 
 def _recent(date: Any, since: float) -> bool:
@@ -96,85 +97,9 @@ class PlugiverySimulator(Simulator):
         self.reads: dict[str, int] = {}  # "YYYY-MM-DD" -> reads that day
         self.total_reads = 0
         self.repeats: set[int] = set()
-        self.brands = {
-            b: {
-                "id": 10 + i,
-                "name": b,
-                "url": f"https://www.plugivery.com/brands/{b.lower().replace(' ', '-')}",
-                "img": f"https://cdn.plugivery.example/brands/{10 + i}.png",
-            }
-            for i, b in enumerate(sorted({p.brand for p in self.world.products if p.kind == "music"}))
-        }
-        self.categories = {
-            c: {"id": 100 + i, "name": c}
-            for i, c in enumerate(sorted({p.subcategory for p in self.world.products if p.kind == "music"}))
-        }
-        self.products: dict[int, dict[str, Any]] = {}
-        for i, p in enumerate(p for p in self.world.products if p.plugivery_id is not None):
-            assert p.plugivery_id is not None
-            brand, cat = self.brands[p.brand], self.categories[p.subcategory]
-            msrp = p.msrp
-            # MAP sits a little under MSRP; for every fifth product it is above MSRP, the web shop's price,
-            # so the warehouse has MAP violations to find.
-            map_price = (msrp * (Decimal("1.02") if i % 5 == 0 else Decimal("0.9"))).quantize(Decimal("0.01"))
-            self.products[p.plugivery_id] = {
-                "id": p.plugivery_id,
-                "date": int(self.now - (i % 90) * DAY - 3600),
-                "msrp": _f(msrp),
-                "map": _f(map_price),
-                "cost": _f(p.cost),
-                "reg_map": _f(map_price),
-                "reg_cost": _f(p.cost),
-                "name": p.name,
-                "desc": f"{p.name} by {p.brand}.",
-                "url": f"https://www.plugivery.com/products/p{p.plugivery_id}/",
-                "img": f"https://cdn.plugivery.example/products/{p.plugivery_id}.jpg",
-                "brand_id": brand["id"],
-                "brand_name": brand["name"],
-                "cat_id": cat["id"],
-                "cat_name": cat["name"],
-            }
-        # The rest of the catalogue: products the retailer does not stock, so the catalogue can be far
-        # larger than a night's read budget. Changed within the last hour, they queue behind the world's.
-        brands, cats = list(self.brands.values()), list(self.categories.values())
-        for j in range(n_extra_products):
-            pid, brand, cat = 20000 + j, brands[j % len(brands)], cats[j % len(cats)]
-            price = 19.0 + (j * 37) % 480
-            self.products[pid] = {
-                "id": pid,
-                "date": int(self.now - 3000 + j % 2400),
-                "msrp": price,
-                "map": round(price * 0.9, 2),
-                "cost": round(price * 0.55, 2),
-                "reg_map": round(price * 0.9, 2),
-                "reg_cost": round(price * 0.55, 2),
-                "name": f"{brand['name']} Catalogue Item {j:05d}",
-                "desc": "Not stocked.",
-                "url": f"https://www.plugivery.com/products/p{pid}/",
-                "img": f"https://cdn.plugivery.example/{pid}.jpg",
-                "brand_id": brand["id"],
-                "brand_name": brand["name"],
-                "cat_id": cat["id"],
-                "cat_name": cat["name"],
-            }
-        first = sorted(self.products)[:6]
-        self.promotions = [
-            {
-                "id": 900 + n,
-                "state": state,
-                "start": int(self.now + offset * DAY),
-                "end": int(self.now + (offset + 14) * DAY),
-                "prod_id": pid,
-                "msrp": self.products[pid]["msrp"],
-                "promo_map": round(self.products[pid]["map"] * 0.8, 2),
-                "promo_cost": round(self.products[pid]["cost"] * 0.85, 2),
-                "reg_map": self.products[pid]["reg_map"],
-                "reg_cost": self.products[pid]["reg_cost"],
-            }
-            for n, (pid, state, offset) in enumerate(
-                zip(first, (0, 1, 1, 2, 3, 3), (7, -3, -1, -15, -40, -60), strict=True)
-            )
-        ]
+        self.brands, self.categories = catalog_brands(self.world), catalog_categories(self.world)
+        self.products = catalog_products(self.world, self.now, self.brands, self.categories, n_extra_products)
+        self.promotions = catalog_promotions(self.products, self.now)
 
     # --- clock and mutations ------------------------------------------------------------------------
     def advance(self, days: float) -> None:

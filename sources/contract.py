@@ -34,7 +34,7 @@ TIMESTAMP_HINT = {"data_type": "timestamp", "timezone": True}
 
 # Marks a child row that only clears the children of a parent that now has none (dlt `hard_delete`).
 TOMBSTONE = "_tombstone"
-TOMBSTONE_HINT = {TOMBSTONE: {"data_type": "bool", "hard_delete": True}}
+TOMBSTONE_HINT: dict[str, Any] = {TOMBSTONE: {"data_type": "bool", "hard_delete": True}}
 
 
 class RecordError(UnreadableValue):

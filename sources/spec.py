@@ -89,8 +89,10 @@ def source_config(function: str, name: str) -> Any:
     return resolve_configuration(get_fun_spec(_imported(function))(), sections=("sources", name))
 
 
-def env_mapping(name: str, **attributes: str) -> Callable[[Any], dict[str, str]]:
-    """Return a spec's `env_for`: `SOURCES__<NAME>__<KEY>` set from the simulator's attribute per key."""
+def env_mapping(name: str, *same_names: str, **attributes: str) -> Callable[[Any], dict[str, str]]:
+    """Return a spec's `env_for`: `SOURCES__<NAME>__<KEY>` from the simulator's attribute of that name, or
+    of the name given (`api_host="url"`)."""
+    attributes = {**{key: key for key in same_names}, **attributes}
 
     def env_for(sim: Any) -> dict[str, str]:
         return {

@@ -85,12 +85,16 @@ def pinogy_sim() -> Iterator[PinogySimulator]:
         yield sim  # type: ignore[misc]
 
 
-@pytest.fixture
-def pinogy_env(pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = pinogy_env_for(pinogy_sim)
+def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> dict[str, str]:
+    """Set `env` for this test (undone after it); return it."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture
+def pinogy_env(pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    return set_env(monkeypatch, pinogy_env_for(pinogy_sim))
 
 
 def pinogy_env_for(sim: PinogySimulator) -> dict[str, str]:
@@ -119,6 +123,20 @@ def cli(
         cwd=cwd,
         timeout=300,
     )
+
+
+def the_one_error_line(out: subprocess.CompletedProcess[str]) -> str:
+    """Assert a CLI run failed (exit 1) with exactly one ERROR line and no traceback; return that line."""
+    assert out.returncode == 1, out.stderr
+    errors = [line for line in out.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    return errors[0]
+
+
+def cli_debug_run(db: Path, source: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run one source through the CLI with the most talkative log (DEBUG): where a secret would show."""
+    return cli("--log-level", "DEBUG", "run", "--sources", source, "--db", str(db), env=env)
 
 
 # --- reliability matrix: tests marked @pytest.mark.fault(source, fault) record their outcome -------------
@@ -187,10 +205,7 @@ def pinnacle_cart_sim() -> Iterator[PinnacleCartSimulator]:
 def pinnacle_cart_env(
     pinnacle_cart_sim: PinnacleCartSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
-    env = pinnacle_cart_env_for(pinnacle_cart_sim)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+    return set_env(monkeypatch, pinnacle_cart_env_for(pinnacle_cart_sim))
 
 
 def pinnacle_cart_env_for(sim: PinnacleCartSimulator) -> dict[str, str]:
@@ -213,10 +228,7 @@ def pinmeto_env_for(sim: PinmetoSimulator) -> dict[str, str]:
 
 @pytest.fixture
 def pinmeto_env(pinmeto_sim: PinmetoSimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = pinmeto_env_for(pinmeto_sim)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+    return set_env(monkeypatch, pinmeto_env_for(pinmeto_sim))
 
 
 # --- Plugivery -------------------------------------------------------------------------------------------
@@ -235,10 +247,7 @@ def plugivery_env_for(sim: PlugiverySimulator) -> dict[str, str]:
 
 @pytest.fixture
 def plugivery_env(plugivery_sim: PlugiverySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = plugivery_env_for(plugivery_sim)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+    return set_env(monkeypatch, plugivery_env_for(plugivery_sim))
 
 
 @pytest.fixture(scope="session")

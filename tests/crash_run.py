@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,21 @@ from dlt.normalize.normalize import Normalize
 
 from pipelines.nightly import make_pipeline
 from pipelines.registry import SOURCES
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def crash(db: Path, source_name: str, phase: str) -> None:
+    """Run `source_name` into `db` in a child process that SIGKILLs itself during `phase`; assert it died."""
+    crashed = subprocess.run(
+        [sys.executable, "-m", "tests.crash_run", str(db), source_name, phase],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
 
 
 def die(*_: Any, **__: Any) -> None:

@@ -15,7 +15,14 @@ import pytest
 
 from pipelines.registry import SOURCES
 from simulators.base import Simulator
-from tests.conftest import PINMETO_SECRETS, PINNACLE_CART_SECRETS, PINOGY_SECRETS, PLUGIVERY_TOKEN, run
+from tests.conftest import (
+    PINMETO_SECRETS,
+    PINNACLE_CART_SECRETS,
+    PINOGY_SECRETS,
+    PLUGIVERY_TOKEN,
+    run,
+    set_env,
+)
 
 SMALL_WORLDS: dict[str, dict[str, Any]] = {
     "pinogy": {"n_pos": 30, "seed": 3, **PINOGY_SECRETS},
@@ -34,8 +41,7 @@ def sims(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Simulator]]:
             for name, world in SMALL_WORLDS.items()
         }
         for name, sim in started.items():
-            for key, value in SOURCES[name].env(sim).items():
-                monkeypatch.setenv(key, value)
+            set_env(monkeypatch, SOURCES[name].env(sim))
         yield started
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from dagster._core.instance.config import PoolGranularity
 from dagster._core.op_concurrency_limits_counter import GlobalOpConcurrencyLimitsCounter
 
+from pipelines.lock import RunLock, lock_path_for
 from pipelines.nightly import pipelines_dir_for
 from pipelines.publish import serving_path_for
 from pipelines.registry import SOURCES
@@ -164,6 +166,9 @@ def test_nightly_job_materialises_every_source_and_model(
         r[0] for r in query(db, "select purchase_order_line_id from analytics.fct_purchase_order_lines")
     } == (live_lines)
     assert serving_path_for(db).exists()  # the tests passed, so BI's file was published
+    # The job's own log lines reach Dagster's UI (dagster.yaml's python_logs); the leak check reads them.
+    lines = [r.user_message for r in recipe_env.all_logs(result.run_id) if not r.is_dagster_event]
+    assert any(line.startswith("pinogy: read ") for line in lines), lines
 
     # The next night: dagster-dlt drops the local state first and dlt restores it from the warehouse; the
     # incremental read still picks up only what changed, without duplicates.
@@ -192,3 +197,49 @@ def test_a_failing_source_fails_its_step_in_one_line_without_the_secret(
     assert line.startswith("pinogy: POST /apps/any/sessions: login is incorrect"), line
     assert "SOURCES__PINOGY__PASSWORD" in line and "\n" not in line
     assert "TEST-WRONG-PASSWORD-dag5" not in str(data.error)
+    assert data.user_failure_data.metadata["api_calls"].value >= 1  # the login it tried
+
+
+def test_a_run_while_another_holds_the_warehouse_loads_nothing_and_says_whose_it_is(
+    recipe_env: dg.DagsterInstance, db: Path
+) -> None:
+    recipe = load_recipe()
+    job = recipe.defs.resolve_job_def(recipe.JOB)
+    with RunLock(db):  # a cron run, say
+        result = job.execute_in_process(instance=recipe_env, raise_on_error=False)
+    assert not result.success
+    failures = {event.step_key: event.step_failure_data for event in result.get_step_failure_events()}
+    assert set(failures) == set(SOURCES)  # each source tried and stopped; the models did not start
+    for name, data in failures.items():
+        assert data.user_failure_data is not None
+        assert data.user_failure_data.description == (
+            f"{name}: another run (pid {os.getpid()}) is loading this warehouse; lock file "
+            f"{lock_path_for(db)}; this run loads nothing"
+        )
+    assert not result.get_asset_materialization_events()
+
+
+def test_a_missing_setting_fails_the_load_in_one_line_naming_it(
+    recipe_env: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOURCES__PLUGIVERY__TOKEN")
+    with pytest.raises(dg.DagsterInvariantViolationError) as failed:
+        load_recipe()
+    assert str(failed.value) == SOURCES["plugivery"].missing_config_line(["token"])
+
+
+def test_an_api_down_as_the_location_loads_fails_it_in_one_line_naming_the_host(
+    recipe_env: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SOURCES__PINNACLE_CART__API_URL", f"http://127.0.0.1:{port}/")
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "1")
+    with pytest.raises(dg.DagsterInvariantViolationError) as failed:
+        load_recipe()
+    line = str(failed.value)
+    assert line.startswith(f"pinnacle_cart: GET / call=GetVersion: 127.0.0.1:{port}: connection refused"), (
+        line
+    )
+    assert "SOURCES__PINNACLE_CART__API_URL" in line and "\n" not in line

@@ -23,7 +23,5 @@ SPEC = SourceSpec(
     source_builder(SOURCE, reads_incrementally=False),
     check=check,
     simulator="simulators.pinmeto:PinmetoSimulator",
-    env_for=env_mapping(
-        settings.SOURCE_NAME, api_url="url", account_id="account_id", app_id="app_id", app_secret="app_secret"
-    ),
+    env_for=env_mapping(settings.SOURCE_NAME, "account_id", "app_id", "app_secret", api_url="url"),
 )

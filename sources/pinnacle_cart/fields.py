@@ -150,6 +150,6 @@ NESTED = frozenset(
 Fields = Sequence[tuple[str, str, str]]
 
 
-def column_hints(*field_lists: Fields) -> dict[str, dict[str, Any]]:
+def column_hints(*field_lists: Fields) -> dict[str, Any]:
     """Return dlt column hints for the money and timestamp columns of the given field lists."""
     return contract.column_hints((name, ARROW[kind]) for fields in field_lists for name, _, kind in fields)

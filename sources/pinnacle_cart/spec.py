@@ -37,12 +37,5 @@ SPEC = SourceSpec(
     check=check,
     simulator="simulators.pinnacle_cart:PinnacleCartSimulator",
     demo_world={"n_customers": 2000, "n_orders": 10000},
-    env_for=env_mapping(
-        settings.SOURCE_NAME,
-        api_url="api_url",
-        username="username",
-        password="password",
-        token="token",
-        shop_timezone="shop_timezone",
-    ),
+    env_for=env_mapping(settings.SOURCE_NAME, "api_url", "username", "password", "token", "shop_timezone"),
 )

@@ -26,7 +26,8 @@ from sources.integrity import DEFAULT_CURSOR_TOLERANCE_HOURS, CursorClock, Rejec
 from sources.memory import release_freed_memory
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient, PinogyError
-from sources.pinogy.sync import ReadStats, needs_full_read, read_purchase_orders
+from sources.pinogy.read_stats import ReadStats
+from sources.pinogy.sync import needs_full_read, read_purchase_orders
 from sources.pinogy.tables import LINE_COLUMNS, PO_COLUMNS, purchase_order_tables
 from sources.shrink import DEFAULT_MAX_SHRINK, ShrinkGuard, held_rows
 

@@ -39,11 +39,6 @@ SPEC = SourceSpec(
     simulator="simulators.pinogy:PinogySimulator",
     demo_world={"n_pos": 3000},
     env_for=env_mapping(
-        settings.SOURCE_NAME,
-        api_host="url",
-        access_key="access_key",
-        secret_key="secret_key",
-        password="password",
-        app_id="app_id",
+        settings.SOURCE_NAME, "access_key", "secret_key", "password", "app_id", api_host="url"
     ),
 )

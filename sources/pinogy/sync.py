@@ -14,14 +14,13 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator, MutableMapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sources.contract import parse_ts
-from sources.integrity import CursorClock, Rejects, drop_repeats
 from sources.pinogy import settings
 from sources.pinogy.client import PinogyClient
+from sources.pinogy.read_stats import ReadStats, readable, readable_ts, seen_batch
 from sources.pinogy.walks import (
     DescendingCheck,
     WalkResult,
@@ -29,58 +28,9 @@ from sources.pinogy.walks import (
     opened_key,
     recently_closed_first,
 )
-from sources.progress import ProgressLog
 from sources.schedule import full_read_due
 
 log = logging.getLogger("retail.pinogy")
-
-
-@dataclass
-class ReadStats:
-    mode: str = "incremental"
-    full: bool = False  # every PO was read: load as a full refresh (replace)
-    notes: list[str] = field(default_factory=list)  # for the run summary
-    pages: int = 0
-    single_reads: int = 0
-    pos: int = 0
-    vanished_open_pos: int = 0
-    seen_open: dict[str, str] = field(default_factory=dict)
-    max_opened_on: str | None = None
-    max_closed_on: str | None = None
-    read_ids: set[int] = field(default_factory=set)
-    progress: ProgressLog = field(default_factory=lambda: ProgressLog("pinogy", "purchase orders"))
-    clock: CursorClock = field(default_factory=lambda: CursorClock(settings.SOURCE_NAME))
-    rejects: Rejects = field(default_factory=lambda: Rejects(settings.SOURCE_NAME))
-
-
-def readable_ts(value: Any) -> datetime | None:
-    """Return an ISO timestamp with a zone, or None when it cannot be read (e.g. a negative year)."""
-    try:
-        moment = parse_ts(value)
-    except (TypeError, ValueError, AttributeError):
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-def readable(page: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
-    """Return `page` without POs whose `opened_on` cannot be read, each rejected by name.
-
-    `opened_on` orders the walks and moves the cursor, so it is checked before anything else. The same
-    list comes back when nothing was rejected.
-    """
-    good = [po for po in page if readable_ts(po.get("opened_on")) is not None]
-    if len(good) == len(page):
-        return page
-    for po in page:
-        if readable_ts(po.get("opened_on")) is None:
-            stats.rejects.add(
-                "purchase_orders",
-                po.get("id"),
-                "opened_on",
-                po.get("opened_on"),
-                "not an ISO timestamp with a zone",
-            )
-    return good
 
 
 def needs_full_read(
@@ -152,7 +102,7 @@ def read_purchase_orders(
         if len(first) >= (client.last_total or 0):  # the one page is the whole list: nothing to add
             stats.full, stats.mode = True, "full"
             stats.pages += 1
-            yield _seen(first, stats)
+            yield seen_batch(first, stats)
             return
         stats.notes.append(everything)
         log.warning("pinogy: %s", everything)
@@ -164,7 +114,7 @@ def read_purchase_orders(
 
     def keep(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen_ids.update(str(po["id"]) for po in batch)
-        return _seen(batch, stats)
+        return seen_batch(batch, stats)
 
     def was_open(po: dict[str, Any]) -> bool:
         return str(po["id"]) in previously_open
@@ -277,7 +227,7 @@ def _read_everything(
     # id order is stable while new POs are appended, so offsets do not shift under us.
     for page in client.purchase_order_pages("id", "asc", page_size, read_ahead=_always):
         stats.pages += 1
-        yield _seen(page, stats)
+        yield seen_batch(page, stats)
 
 
 def _always(_page: list[dict[str, Any]]) -> bool:
@@ -287,37 +237,3 @@ def _always(_page: list[dict[str, Any]]) -> bool:
 def _remaining(previously_open: dict[str, str], seen: set[str]) -> list[tuple[str, str]]:
     left = [(po_id, opened) for po_id, opened in previously_open.items() if po_id not in seen]
     return sorted(left, key=lambda item: parse_ts(item[1]), reverse=True)
-
-
-def _seen(pos: list[dict[str, Any]], stats: ReadStats) -> list[dict[str, Any]]:
-    """Record a batch in `stats` and return it with one copy per PO: the last within the batch, none for
-    a PO already read this run (offsets can shift), none whose `opened_on` is unreadable (rejected)."""
-    stats.progress.page(len(pos))
-    pos = drop_repeats(readable(pos, stats), stats.read_ids, _po_id)
-    for po in pos:
-        stats.pos += 1
-        if po.get("is_open"):
-            stats.seen_open[str(po["id"])] = po["opened_on"]
-        else:
-            stats.seen_open.pop(str(po["id"]), None)
-        stats.max_opened_on = _later(stats, po, "opened_on", stats.max_opened_on)
-        stats.max_closed_on = _later(stats, po, "closed_on", stats.max_closed_on)
-    return pos
-
-
-def _later(stats: ReadStats, po: dict[str, Any], key: str, cursor: str | None) -> str | None:
-    """Return the later of `cursor` and the PO's `key`, held to the clock (a PO from 2999 is named).
-
-    An unreadable value leaves the cursor as it is; the table contract rejects that PO.
-    """
-    moment = readable_ts(po.get(key))
-    if moment is None:
-        return cursor
-    held = stats.clock.clamp(moment, f"purchase order {po['id']}", key)
-    if cursor is not None and held <= parse_ts(cursor):
-        return cursor
-    return po[key] if held == moment else held.isoformat()
-
-
-def _po_id(po: dict[str, Any]) -> Any:
-    return po.get("id")

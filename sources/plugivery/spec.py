@@ -42,5 +42,5 @@ SPEC = SourceSpec(
     simulator="simulators.plugivery:PlugiverySimulator",
     # A catalogue far larger than a night's 300 reads: the demo shows the queue at work.
     demo_world={"n_extra_products": 1500},
-    env_for=env_mapping(settings.SOURCE_NAME, api_url="catalog_url", token="token"),
+    env_for=env_mapping(settings.SOURCE_NAME, "token", api_url="catalog_url"),
 )

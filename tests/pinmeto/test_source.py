@@ -9,7 +9,7 @@ import pytest
 
 from simulators.pinmeto import PinmetoSimulator
 from sources.pinmeto.tables import location_row, opening_hour_rows, special_hour_rows
-from tests.conftest import PINMETO_SECRETS, FaultRecord, cli, pinmeto_env_for, query, run
+from tests.conftest import PINMETO_SECRETS, FaultRecord, cli_debug_run, pinmeto_env_for, query, run, set_env
 
 pytestmark = pytest.mark.usefixtures("pinmeto_env")
 
@@ -171,8 +171,7 @@ def test_rate_limit_exhaustion_waits_for_reset_then_completes(
     db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with PinmetoSimulator(account_id="testchain", rate_limit=2, window_seconds=1.0, **PINMETO_SECRETS) as sim:
-        for key, value in pinmeto_env_for(sim).items():
-            monkeypatch.setenv(key, value)
+        set_env(monkeypatch, pinmeto_env_for(sim))
         [result] = run(db, ["pinmeto"])
         found = len(current_stores(db)) if result.status == "succeeded" else 0
         fault_record.record(
@@ -187,8 +186,7 @@ def test_rate_limit_reset_too_far_away_fails_clearly(db: Path, monkeypatch: pyte
     with PinmetoSimulator(
         account_id="testchain", rate_limit=2, window_seconds=3600, **PINMETO_SECRETS
     ) as sim:
-        for key, value in pinmeto_env_for(sim).items():
-            monkeypatch.setenv(key, value)
+        set_env(monkeypatch, pinmeto_env_for(sim))
         monkeypatch.setenv("SOURCES__PINMETO__MAX_RATE_LIMIT_WAIT", "5")
         [result] = run(db, ["pinmeto"])
         assert result.status == "failed"
@@ -260,16 +258,7 @@ def test_rerun_without_changes_writes_nothing_new(db: Path, pinmeto_sim: Pinmeto
 
 def test_secrets_and_tokens_never_leak(db: Path, pinmeto_sim: PinmetoSimulator) -> None:
     pinmeto_sim.expire_tokens_after = 1
-    out = cli(
-        "--log-level",
-        "DEBUG",
-        "run",
-        "--sources",
-        "pinmeto",
-        "--db",
-        str(db),
-        env=pinmeto_env_for(pinmeto_sim),
-    )
+    out = cli_debug_run(db, "pinmeto", pinmeto_env_for(pinmeto_sim))
     assert out.returncode == 0, out.stderr
     secrets = [*PINMETO_SECRETS.values(), *pinmeto_sim.issued_tokens]
     for secret in secrets:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +12,8 @@ import pytest
 
 from pipelines.nightly import pipelines_dir_for
 from simulators.pinogy import PinogySimulator
-from tests.conftest import REPO, FaultRecord, query, run
+from tests.conftest import FaultRecord, query, run
+from tests.crash_run import crash
 from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
 
 pytestmark = pytest.mark.usefixtures("pinogy_env")
@@ -42,73 +40,69 @@ def retries(sim: PinogySimulator) -> int:
     return len(offsets) - len(set(offsets))
 
 
-@pytest.mark.fault("pinogy", "connection reset")
-def test_connection_reset(db: Path, pinogy_sim: PinogySimulator, fault_record: FaultRecord) -> None:
-    pinogy_sim.faults.add("reset", times=2, path_contains="/api/purchase_orders")
-    [result] = run(db, ["pinogy"])
-    fault_record.record(**figures(db, pinogy_sim), retries=retries(pinogy_sim), exit_status=result.status)
-    assert result.status == "succeeded", result.error
-    assert retries(pinogy_sim) == 2
-    assert_warehouse_equals_api(db, pinogy_sim)
+PO_LIST = "/api/purchase_orders"
 
 
-@pytest.mark.fault("pinogy", "read timeout")
-def test_read_timeout(
-    db: Path, pinogy_sim: PinogySimulator, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def reset_twice(sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim.faults.add("reset", times=2, path_contains=PO_LIST)
+
+
+def reply_too_late_once(sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "0.5")
-    pinogy_sim.faults.add("delay", seconds=1.5, times=1, path_contains="/api/purchase_orders")
-    [result] = run(db, ["pinogy"])
-    fault_record.record(**figures(db, pinogy_sim), retries=retries(pinogy_sim), exit_status=result.status)
-    assert result.status == "succeeded", result.error
-    assert retries(pinogy_sim) == 1
-    assert_warehouse_equals_api(db, pinogy_sim)
+    sim.faults.add("delay", seconds=1.5, times=1, path_contains=PO_LIST)
 
 
-@pytest.mark.fault("pinogy", "burst of 500/502/503")
-def test_server_error_burst(
-    db: Path, pinogy_sim: PinogySimulator, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def server_error_burst(sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "100")
     for status in (500, 502, 503):
-        pinogy_sim.faults.add("status", status=status, times=1, path_contains="offset=100")
-    [result] = run(db, ["pinogy"])
-    fault_record.record(**figures(db, pinogy_sim), retries=retries(pinogy_sim), exit_status=result.status)
-    assert result.status == "succeeded", result.error
-    assert retries(pinogy_sim) == 3
-    assert_warehouse_equals_api(db, pinogy_sim)
+        sim.faults.add("status", status=status, times=1, path_contains="offset=100")
 
 
-@pytest.mark.fault("pinogy", "429 with Retry-After")
-def test_rate_limited_with_retry_after(
-    db: Path, pinogy_sim: PinogySimulator, fault_record: FaultRecord
-) -> None:
+def rate_limited_once(sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     body = json.dumps({"error": "too_many_requests"}).encode()
-    pinogy_sim.faults.add(
-        "status",
-        status=429,
-        times=1,
-        body=body,
-        headers={"Retry-After": "1"},
-        path_contains="/api/purchase_orders",
+    sim.faults.add(
+        "status", status=429, times=1, body=body, headers={"Retry-After": "1"}, path_contains=PO_LIST
     )
-    [result] = run(db, ["pinogy"])
-    fault_record.record(**figures(db, pinogy_sim), retries=retries(pinogy_sim), exit_status=result.status)
-    assert result.status == "succeeded", result.error
-    assert retries(pinogy_sim) == 1
-    assert_warehouse_equals_api(db, pinogy_sim)
 
 
-@pytest.mark.fault("pinogy", "session expiry (409) mid-pagination")
-def test_session_expiry(
-    db: Path, pinogy_sim: PinogySimulator, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def sessions_expiring(sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "40")
-    pinogy_sim.expire_sessions_after = 2
+    sim.expire_sessions_after = 2
+
+
+def pages_resubmitted_after_409(sim: PinogySimulator) -> bool:
+    offsets = list_offsets(sim)
+    every_page = sorted(set(offsets)) == list(range(0, 250, 40))  # none skipped
+    return sim.logins > 2 and every_page and len(offsets) > len(set(offsets))
+
+
+def _healed(fault: str, inject: Any, healed: Any) -> Any:
+    return pytest.param(inject, healed, marks=pytest.mark.fault("pinogy", fault), id=fault)
+
+
+@pytest.mark.parametrize(
+    ("inject", "healed"),
+    [
+        _healed("connection reset", reset_twice, lambda sim: retries(sim) == 2),
+        _healed("read timeout", reply_too_late_once, lambda sim: retries(sim) == 1),
+        _healed("burst of 500/502/503", server_error_burst, lambda sim: retries(sim) == 3),
+        _healed("429 with Retry-After", rate_limited_once, lambda sim: retries(sim) == 1),
+        _healed("session expiry (409) mid-pagination", sessions_expiring, pages_resubmitted_after_409),
+    ],
+)
+def test_fault_healed_by_retrying(
+    db: Path,
+    pinogy_sim: PinogySimulator,
+    fault_record: FaultRecord,
+    monkeypatch: pytest.MonkeyPatch,
+    inject: Callable[[PinogySimulator, pytest.MonkeyPatch], None],
+    healed: Callable[[PinogySimulator], bool],
+) -> None:
+    inject(pinogy_sim, monkeypatch)
     [result] = run(db, ["pinogy"])
     fault_record.record(**figures(db, pinogy_sim), retries=retries(pinogy_sim), exit_status=result.status)
     assert result.status == "succeeded", result.error
-    assert pinogy_sim.logins > 2
+    assert healed(pinogy_sim)  # the fault was met and retried (or logged in again)
     assert_warehouse_equals_api(db, pinogy_sim)
 
 
@@ -229,15 +223,7 @@ def test_sigkill_mid_run_loses_and_doubles_nothing(
         pinogy_sim.add_line(po_id)
     for _ in range(40):
         pinogy_sim.open_po(n_lines=2)
-    crashed = subprocess.run(
-        [sys.executable, "-m", "tests.crash_run", str(db), "pinogy", phase],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    crash(db, "pinogy", phase)
     [result] = run(db, ["pinogy"])
     fault_record.record(**figures(db, pinogy_sim), retries=0, exit_status=f"killed, then {result.status}")
     assert result.status == "succeeded", result.error

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.nightly import make_pipeline
 from simulators.pinogy import PinogySimulator
-from tests.conftest import PINOGY_SECRETS, FaultRecord, pinogy_env_for, query, run
+from tests.conftest import PINOGY_SECRETS, FaultRecord, pinogy_env_for, query, run, set_env
 from tests.pinogy.test_faults import figures
 from tests.pinogy.test_source import assert_warehouse_equals_api
 
@@ -21,8 +21,7 @@ PAGE_SIZE = 25
 def scattered_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[PinogySimulator]:
     """400 POs in 16 pages, one in 40 left open and spread evenly through two years of history."""
     with PinogySimulator(n_pos=400, seed=7, long_open_share=0.025, **PINOGY_SECRETS) as sim:
-        for key, value in pinogy_env_for(sim).items():
-            monkeypatch.setenv(key, value)
+        set_env(monkeypatch, pinogy_env_for(sim))
         monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", str(PAGE_SIZE))
         yield sim  # type: ignore[misc]
 
@@ -95,29 +94,25 @@ def test_a_night_whose_first_page_is_the_whole_list_loads_as_a_full_refresh(
     assert_warehouse_equals_api(db, pinogy_sim)  # replaced, so the vanished PO is gone too
 
 
+def _ignoring(ignored: str, fault: str, note: str, mode: str = "incremental") -> Any:
+    return pytest.param(
+        ignored, note, mode, marks=pytest.mark.fault("pinogy", fault), id="all" if ignored == "*" else ignored
+    )
+
+
+FELL_BACK = "the API ignored order_by={}; fell back to the newest-first walk"
+
+
 @pytest.mark.parametrize(
     ("ignored", "note", "mode"),
     [
-        pytest.param(
-            "is_open",
-            "the API ignored order_by=is_open; fell back to the newest-first walk",
-            "incremental",
-            marks=pytest.mark.fault("pinogy", "order_by=is_open ignored"),
-            id="is_open",
-        ),
-        pytest.param(
-            "closed_on",
-            "the API ignored order_by=closed_on; fell back to the newest-first walk",
-            "incremental",
-            marks=pytest.mark.fault("pinogy", "order_by=closed_on ignored"),
-            id="closed_on",
-        ),
-        pytest.param(
+        _ignoring("is_open", "order_by=is_open ignored", FELL_BACK.format("is_open")),
+        _ignoring("closed_on", "order_by=closed_on ignored", FELL_BACK.format("closed_on")),
+        _ignoring(
             "*",
+            "order_by ignored altogether",
             "the API ignored order_by=txn_opened_on; read every purchase order (a full refresh)",
             "full",
-            marks=pytest.mark.fault("pinogy", "order_by ignored altogether"),
-            id="all",
         ),
     ],
 )

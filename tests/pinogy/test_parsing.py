@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from simulators.pinogy import sign as simulator_sign
-from sources.pinogy.client import signature, utc_timestamp
+from sources.pinogy.signing import signature, utc_timestamp
 from sources.pinogy.sync import open_po_horizon
 from sources.pinogy.tables import RecordError, purchase_order_tables
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,8 +9,7 @@ import pytest
 
 from pipelines.nightly import make_pipeline
 from simulators.pinogy import PinogySimulator
-from sources.pinogy.client import PinogyClient
-from tests.conftest import PINOGY_SECRETS, query, run
+from tests.conftest import query, run
 
 
 def assert_warehouse_equals_api(db: Path, sim: PinogySimulator) -> None:
@@ -95,21 +93,6 @@ def test_rerun_without_changes_doubles_nothing(db: Path, pinogy_sim: PinogySimul
 
 
 @pytest.mark.usefixtures("pinogy_env")
-def test_session_expiring_mid_pagination_resubmits_the_page(
-    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "30")
-    pinogy_sim.expire_sessions_after = 3
-    [result] = run(db, ["pinogy"])
-    assert result.status == "succeeded", result.error
-    assert pinogy_sim.logins >= 3
-    offsets = list_offsets(pinogy_sim)
-    assert sorted(set(offsets)) == list(range(0, 250, 30))  # every page, none skipped
-    assert len(offsets) > len(set(offsets))  # some pages were resubmitted after a 409
-    assert_warehouse_equals_api(db, pinogy_sim)
-
-
-@pytest.mark.usefixtures("pinogy_env")
 def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
     db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,63 +120,6 @@ def test_an_open_po_that_vanished_is_counted_not_a_failure(
     [result] = run(db, ["pinogy"])
     assert result.status == "succeeded", result.error
     assert pinogy_sim.calls_to(f"/api/purchase_orders/{oldest_open}")  # read by itself: a 404
-
-
-@pytest.mark.usefixtures("pinogy_env")
-def test_server_errors_are_retried_and_nothing_doubles(db: Path, pinogy_sim: PinogySimulator) -> None:
-    pinogy_sim.faults.add("status", status=503, times=2, path_contains="/api/purchase_orders")
-    pinogy_sim.faults.add("reset", times=1, path_contains="/api/purchase_orders")
-    [result] = run(db, ["pinogy"])
-    assert result.status == "succeeded", result.error
-    assert len(list_offsets(pinogy_sim)) == 4  # three failed attempts, then the page
-    assert_warehouse_equals_api(db, pinogy_sim)
-
-
-@pytest.mark.usefixtures("pinogy_env")
-def test_malformed_page_fails_clearly_and_keeps_state(
-    db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "100")
-    run(db, ["pinogy"])
-    before = query(db, "select count(*) from pinogy.purchase_orders")
-    pinogy_sim.open_po(n_lines=1)
-    pinogy_sim.faults.add("truncate", times=1, path_contains="/api/purchase_orders")
-    [result] = run(db, ["pinogy"])
-    assert result.status == "failed"
-    assert result.error is not None and result.error.startswith("pinogy: GET /api/purchase_orders")
-    assert "malformed JSON" in result.error
-    assert query(db, "select count(*) from pinogy.purchase_orders") == before
-    [again] = run(db, ["pinogy"])  # state did not advance: the next run picks the new PO up
-    assert again.status == "succeeded"
-    assert_warehouse_equals_api(db, pinogy_sim)
-
-
-def test_a_full_read_fetches_the_next_page_while_the_caller_works(pinogy_sim: PinogySimulator) -> None:
-    def page_calls() -> int:
-        return len([c for c in pinogy_sim.calls if c.path == "/api/purchase_orders"])
-
-    def wait_for(calls: int) -> int:
-        deadline = time.monotonic() + 10
-        while page_calls() < calls and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return page_calls()
-
-    client = PinogyClient(pinogy_sim.url, **PINOGY_SECRETS)
-    with client:
-        pages = client.purchase_order_pages("id", "asc", 50, read_ahead=lambda _page: True)
-        first = next(pages)
-        assert wait_for(2) == 2  # page 2 was asked for while we still hold page 1
-        rest = list(pages)
-    assert len(first) + sum(len(p) for p in rest) == 250 and page_calls() == 5  # no page read twice
-
-    pinogy_sim.reset_calls()
-    with client:
-        pages = client.purchase_order_pages("id", "asc", 50, read_ahead=lambda page: page[-1]["id"] < 0)
-        next(pages)
-        time.sleep(0.3)
-        assert page_calls() == 1  # told the next page is not surely wanted: nothing read ahead
-        pages.close()
-    assert page_calls() == 1
 
 
 @pytest.mark.usefixtures("pinogy_env")

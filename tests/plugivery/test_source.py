@@ -9,7 +9,7 @@ import pytest
 
 from simulators.plugivery import PlugiverySimulator
 from sources.plugivery.budget import since_window
-from tests.conftest import PLUGIVERY_TOKEN, FaultRecord, cli, plugivery_env_for, query, run
+from tests.conftest import PLUGIVERY_TOKEN, FaultRecord, cli_debug_run, plugivery_env_for, query, run, set_env
 
 pytestmark = pytest.mark.usefixtures("plugivery_env")
 HOUR, DAY = 3600, 86400
@@ -145,16 +145,7 @@ def test_quiet_night_no_result_is_not_an_error(db: Path, plugivery_sim: Plugiver
 
 
 def test_token_never_leaks(db: Path, plugivery_sim: PlugiverySimulator) -> None:
-    out = cli(
-        "--log-level",
-        "DEBUG",
-        "run",
-        "--sources",
-        "plugivery",
-        "--db",
-        str(db),
-        env=plugivery_env_for(plugivery_sim),
-    )
+    out = cli_debug_run(db, "plugivery", plugivery_env_for(plugivery_sim))
     assert out.returncode == 0, out.stderr
     assert PLUGIVERY_TOKEN not in out.stdout + out.stderr
     assert PLUGIVERY_TOKEN.encode() not in db.read_bytes()
@@ -179,8 +170,7 @@ def test_a_catalogue_larger_than_the_budget_leaves_a_queue_and_the_world_first(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with PlugiverySimulator(token=PLUGIVERY_TOKEN, now=1_795_000_000, n_extra_products=400) as sim:
-        for key, value in plugivery_env_for(sim).items():
-            monkeypatch.setenv(key, value)
+        set_env(monkeypatch, plugivery_env_for(sim))
         [result] = run(db, ["plugivery"])
         assert result.status == "succeeded"
         assert sim.reads_today() == 300 - 20  # the budget minus the headroom, not one read more
