@@ -62,9 +62,10 @@ def cli_env(work: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def run_command(db: Path, *args: str) -> list[str]:
-    """The CLI's `run` into `db`, logging warnings only; `args` follow it."""
-    return [sys.executable, "-m", "pipelines", "--log-level", "WARNING", "run", "--db", str(db), *args]
+def load_command(db: Path, *options: str) -> list[str]:
+    """The argv of a quiet `python -m pipelines run --db DB --skip-models [options]` (load only)."""
+    quiet = ["--log-level", "WARNING"]
+    return [sys.executable, "-m", "pipelines", *quiet, "run", "--db", str(db), "--skip-models", *options]
 
 
 def write_results(results_dir: Path, name: str, data: Any) -> None:

@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, bench_server, cli_env, run_command, write_results
+from bench.common import RESULTS, bench_server, cli_env, load_command, write_results
 from bench.pinogy_sync import HEADLINE_POS, SECRETS
 from pipelines.models import build
 from pipelines.registry import SOURCES
@@ -49,7 +49,7 @@ def main() -> None:
         env.update(_other_simulators(stack))
         db = work / "models.duckdb"
         print(f"models bench: loading {n_pos} POs and the other sources ...", file=sys.stderr, flush=True)
-        subprocess.run(run_command(db, "--skip-models"), env=env, cwd=work, check=True, capture_output=True)
+        subprocess.run(load_command(db), env=env, cwd=work, check=True, capture_output=True)
         warehouses = {DUCKDB: Warehouse(DUCKDB, path=db)}
         if POSTGRES in engines:
             warehouses[POSTGRES] = _load_postgres(stack, env, work)

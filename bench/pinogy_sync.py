@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from bench.common import RESULTS, bench_server, cli_env, control, run_command, timed_child, write_results
+from bench.common import RESULTS, bench_server, cli_env, control, load_command, timed_child, write_results
 
 HEADLINE_POS = 100_000
 # world -> the share of POs left open throughout history (None: the simulator's usual rare few)
@@ -62,7 +62,7 @@ def bench_size(n_pos: int, work: Path, world: str) -> dict[str, Any]:
         url = info["url"]
         env = cli_env(work, **SECRETS, SOURCES__PINOGY__API_HOST=url)
         db = work / f"pinogy_{world}_{n_pos}.duckdb"
-        load = run_command(db, "--sources", "pinogy", "--skip-models")
+        load = load_command(db, "--sources", "pinogy")
 
         control(url, "/_bench/stats")
         floor_s, floor_rss, _ = timed_run(

@@ -7,7 +7,7 @@ Plain SQL files, one relation per file, so they read as SQL and could move to db
 - `sql/marts/<name>.sql`        → table `analytics.<name>`
 - `sql/tests/<model>__<check>.sql`  a query returning offending rows; zero rows passes.
 
-Every intermediate and mart states its grain and key once, in its header (`-- grain: ...`,
+Every staging view, intermediate and mart states its grain and key once, in its header (`-- grain: ...`,
 `-- key: col[, col]`); the runner turns the key into the test `<model>__key_unique_not_null`, which runs
 and reports like a file test.
 
@@ -48,7 +48,7 @@ SQL_DIR = next(
 )
 RAW_SCHEMAS = tuple(SOURCES)  # each source loads into the schema of its name
 MODEL_SCHEMAS = {"seeds": "seeds", "staging": "staging", "intermediate": "intermediate", "marts": "analytics"}
-TABLE_FOLDERS = ("intermediate", "marts")  # built as tables; each must state its key
+TABLE_FOLDERS = ("intermediate", "marts")  # built as tables; staging as views; each SQL model states its key
 # Tables earlier versions built that no file defines any more: dropped, so BI never reads them stale.
 RETIRED = ("analytics.product_matches",)  # now intermediate.int_product_matches
 # A relation is read where it follows FROM or JOIN (CTE aliases such as `pinogy.x` elsewhere are not).
@@ -126,7 +126,7 @@ def discover(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
             sql = path.read_text()
             model = Model(path.stem, MODEL_SCHEMAS[folder], path, kind, references(sql), declared_key(sql))
             model.depends_on.discard(model.relation)
-            if folder in TABLE_FOLDERS and not model.key:
+            if not model.key:
                 raise ModelError(
                     f"models: sql/{folder}/{path.name} must state its key once: one `-- key: col[, col]` "
                     "line (and a `-- grain: ...` line) in its header"

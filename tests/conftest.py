@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +126,20 @@ def cli(
     )
 
 
-def the_one_error_line(out: subprocess.CompletedProcess[str]) -> str:
+def one_error_line(out: subprocess.CompletedProcess[str], *expected: str) -> str:
+    """Assert the output has no traceback and exactly one ERROR line holding every expected text."""
+    assert "Traceback" not in out.stdout + out.stderr, out.stderr
+    errors = [ln for ln in out.stderr.splitlines() if "ERROR" in ln]
+    assert len(errors) == 1, out.stderr
+    for text in expected:
+        assert text in errors[0], errors[0]
+    return errors[0]
+
+
+def the_one_error_line(out: subprocess.CompletedProcess[str], *expected: str) -> str:
     """Assert a CLI run failed (exit 1) with exactly one ERROR line and no traceback; return that line."""
     assert out.returncode == 1, out.stderr
-    errors = [line for line in out.stderr.splitlines() if "ERROR" in line]
-    assert len(errors) == 1, out.stderr
-    assert "Traceback" not in out.stderr + out.stdout
-    return errors[0]
+    return one_error_line(out, *expected)
 
 
 def cli_debug_run(db: Path, source: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -248,6 +256,26 @@ def plugivery_env_for(sim: PlugiverySimulator) -> dict[str, str]:
 @pytest.fixture
 def plugivery_env(plugivery_sim: PlugiverySimulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return set_env(monkeypatch, plugivery_env_for(plugivery_sim))
+
+
+# --- all four ---------------------------------------------------------------------------------------------
+@contextmanager
+def small_world(
+    monkeypatch: pytest.MonkeyPatch, shop: PinnacleCartSimulator | None = None
+) -> Iterator[dict[str, Any]]:
+    """All four simulators with small worlds (`shop`: a prepared web shop), every source's env pointing at
+    them for this test; yield {source: simulator}."""
+    with (
+        PinogySimulator(n_pos=400) as pinogy,
+        shop or PinnacleCartSimulator(n_customers=80, n_orders=600) as cart,
+        PinmetoSimulator() as pinmeto,
+        PlugiverySimulator() as plugivery,
+    ):
+        set_env(monkeypatch, pinogy_env_for(pinogy))
+        set_env(monkeypatch, pinnacle_cart_env_for(cart))
+        set_env(monkeypatch, pinmeto_env_for(pinmeto))
+        set_env(monkeypatch, plugivery_env_for(plugivery))
+        yield {"pinogy": pinogy, "pinnacle_cart": cart, "pinmeto": pinmeto, "plugivery": plugivery}
 
 
 @pytest.fixture(scope="session")

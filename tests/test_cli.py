@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.nightly import pipelines_dir_for
 from simulators.pinogy import PinogySimulator
-from tests.conftest import PINOGY_SECRETS, cli, pinogy_env_for, query
+from tests.conftest import PINOGY_SECRETS, cli, one_error_line, pinogy_env_for, query
 
 
 def test_help_lists_commands_and_options() -> None:
@@ -28,11 +28,7 @@ def test_wrong_password_is_one_clear_line_and_a_failed_exit(pinogy_sim: PinogySi
     env = {**pinogy_env_for(pinogy_sim), "SOURCES__PINOGY__PASSWORD": "TEST-WRONG-PASSWORD-0b1d"}
     out = cli("run", "--sources", "pinogy", "--db", str(db), env=env)
     assert out.returncode == 1
-    errors = [ln for ln in out.stderr.splitlines() if "ERROR" in ln]
-    assert len(errors) == 1, out.stderr
-    assert "pinogy: POST /apps/any/sessions: login is incorrect" in errors[0]
-    assert "SOURCES__PINOGY__PASSWORD" in errors[0]
-    assert "Traceback" not in out.stderr + out.stdout
+    one_error_line(out, "pinogy: POST /apps/any/sessions: login is incorrect", "SOURCES__PINOGY__PASSWORD")
     assert "TEST-WRONG-PASSWORD-0b1d" not in out.stderr + out.stdout
     assert "failed" in out.stdout  # the summary still prints
 

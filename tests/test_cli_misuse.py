@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO, FaultRecord, cli
+from tests.conftest import REPO, FaultRecord, cli, one_error_line
 
 READERS = ["status", "export", "report", "models", "sql"]
 
@@ -25,16 +25,6 @@ def path_args(command: str, tmp_path: Path) -> list[str]:
     return {"export": ["--to", str(tmp_path / "out")], "report": ["--out", str(tmp_path / "r.html")]}.get(
         command, []
     )
-
-
-def one_error_line(out: subprocess.CompletedProcess[str], *expected: str) -> str:
-    """Assert the output has no traceback and exactly one ERROR line holding every expected text."""
-    assert "Traceback" not in out.stdout + out.stderr, out.stderr
-    errors = [ln for ln in out.stderr.splitlines() if "ERROR" in ln]
-    assert len(errors) == 1, out.stderr
-    for text in expected:
-        assert text in errors[0], errors[0]
-    return errors[0]
 
 
 def warehouse(path: Path) -> Path:

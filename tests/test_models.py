@@ -14,18 +14,8 @@ import pytest
 from pipelines.models import SQL_DIR, ModelError, build, discover
 from pipelines.report import write_report
 from pipelines.warehouse import DUCKDB, Warehouse
-from simulators.pinmeto import PinmetoSimulator
-from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
-from simulators.plugivery import PlugiverySimulator
-from tests.conftest import (
-    pinmeto_env_for,
-    pinnacle_cart_env_for,
-    pinogy_env_for,
-    plugivery_env_for,
-    query,
-    run,
-)
+from tests.conftest import pinogy_env_for, query, run, set_env, small_world
 
 MARTS = [
     "unmatched_products",
@@ -45,23 +35,10 @@ MARTS = [
 
 @pytest.fixture
 def loaded(db: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, PinogySimulator]:
-    with (
-        PinogySimulator(n_pos=400) as pinogy,
-        PinnacleCartSimulator(n_customers=80, n_orders=600) as cart,
-        PinmetoSimulator() as pinmeto,
-        PlugiverySimulator() as plugivery,
-    ):
-        for env in (
-            pinogy_env_for(pinogy),
-            pinnacle_cart_env_for(cart),
-            pinmeto_env_for(pinmeto),
-            plugivery_env_for(plugivery),
-        ):
-            for key, value in env.items():
-                monkeypatch.setenv(key, value)
+    with small_world(monkeypatch) as sims:
         results = run(db, ["pinogy", "pinnacle_cart", "pinmeto", "plugivery"])
         assert [r.status for r in results] == ["succeeded"] * 4, [r.error for r in results]
-        return db, pinogy
+        return db, sims["pinogy"]
 
 
 def test_every_mart_has_rows_and_every_sql_test_passes(loaded: tuple[Path, PinogySimulator]) -> None:
@@ -70,6 +47,8 @@ def test_every_mart_has_rows_and_every_sql_test_passes(loaded: tuple[Path, Pinog
     assert report.skipped == {} and report.tests_failed == {}
     assert len(report.tests_passed) >= 22
     assert "int_product_matches__key_unique_not_null" in report.tests_passed  # generated from its header
+    staging = {f"{m.name}__key_unique_not_null" for m in discover().values() if m.kind == "view"}
+    assert len(staging) == 13 and staging <= set(report.tests_passed)  # staging views state keys too
     for mart in MARTS:
         [(rows,)] = query(db, f"select count(*) from analytics.{mart}")
         assert rows > 0, mart
@@ -131,8 +110,7 @@ def test_products_match_by_seed_sku_and_name(loaded: tuple[Path, PinogySimulator
 
 def test_a_warehouse_with_one_source_builds_what_it_can(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with PinogySimulator(n_pos=60) as pinogy:
-        for key, value in pinogy_env_for(pinogy).items():
-            monkeypatch.setenv(key, value)
+        set_env(monkeypatch, pinogy_env_for(pinogy))
         run(db, ["pinogy"])
     report = build(Warehouse(DUCKDB, path=db))
     assert "analytics.dim_supplier" in report.built
@@ -162,11 +140,11 @@ def test_report_says_no_data_yet_for_missing_marts(db: Path, tmp_path: Path) -> 
     assert page.count("no data yet") == 5
 
 
-def _sql_dir_with_mart(tmp_path: Path, name: str, sql: str) -> Path:
+def _sql_dir_with_mart(tmp_path: Path, name: str, sql: str, folder: str = "marts") -> Path:
     sql_dir = tmp_path / "sql"
-    for folder in ("seeds", "staging", "intermediate", "marts", "tests"):
-        (sql_dir / folder).mkdir(parents=True)
-    (sql_dir / "marts" / f"{name}.sql").write_text(sql)
+    for each in ("seeds", "staging", "intermediate", "marts", "tests"):
+        (sql_dir / each).mkdir(parents=True, exist_ok=True)
+    (sql_dir / folder / f"{name}.sql").write_text(sql)
     return sql_dir
 
 
@@ -193,6 +171,23 @@ def test_a_models_stated_key_becomes_a_test_that_catches_repeats_and_nulls(db: P
 def test_a_mart_that_states_no_key_is_refused_in_one_line(db: Path, tmp_path: Path) -> None:
     sql_dir = _sql_dir_with_mart(tmp_path, "dim_thing", "-- One row per thing.\nselect 1 as thing_key")
     with pytest.raises(ModelError, match=r"^models: sql/marts/dim_thing.sql must state its key once"):
+        build(Warehouse(DUCKDB, path=db), sql_dir)
+
+
+def test_a_staging_view_states_its_key_and_gets_its_test_like_a_mart(db: Path, tmp_path: Path) -> None:
+    sql_dir = _sql_dir_with_mart(
+        tmp_path,
+        "stg_shop__visits",
+        "-- grain: a visit\n-- key: visit_id\nselect * from (values (1), (1), (2)) as t(visit_id)",
+        "staging",
+    )
+    report = build(Warehouse(DUCKDB, path=db), sql_dir)
+    assert report.built == ["staging.stg_shop__visits"]
+    assert report.tests_failed == {"stg_shop__visits__key_unique_not_null": 1}
+    (sql_dir / "staging" / "stg_shop__visits.sql").write_text("select 1 as visit_id")
+    with pytest.raises(
+        ModelError, match=r"^models: sql/staging/stg_shop__visits.sql must state its key once"
+    ):
         build(Warehouse(DUCKDB, path=db), sql_dir)
 
 

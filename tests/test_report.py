@@ -20,17 +20,9 @@ from pipelines.report.spend import months_between, partial_notes
 from pipelines.warehouse import DUCKDB, Warehouse
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
-from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
 from tests.browser import render
-from tests.conftest import (
-    pinmeto_env_for,
-    pinnacle_cart_env_for,
-    pinogy_env_for,
-    plugivery_env_for,
-    query,
-    run,
-)
+from tests.conftest import pinmeto_env_for, plugivery_env_for, query, run, set_env, small_world
 
 SOURCES = ["pinogy", "pinnacle_cart", "pinmeto", "plugivery"]
 
@@ -43,20 +35,7 @@ def night(db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for pid in shop.products:
         if pid % 3 == 0:
             shop.set_qoh(pid, pid % 4)
-    with (
-        PinogySimulator(n_pos=400) as pinogy,
-        shop as cart,
-        PinmetoSimulator() as pinmeto,
-        PlugiverySimulator() as plugivery,
-    ):
-        for env in (
-            pinogy_env_for(pinogy),
-            pinnacle_cart_env_for(cart),
-            pinmeto_env_for(pinmeto),
-            plugivery_env_for(plugivery),
-        ):
-            for key, value in env.items():
-                monkeypatch.setenv(key, value)
+    with small_world(monkeypatch, shop):
         started_at = datetime.now(UTC)
         results = run(db, SOURCES)
         record_run(db, started_at, results)
@@ -178,8 +157,7 @@ def test_report_header_marks_a_source_whose_last_run_failed(
 ) -> None:
     pinmeto, plugivery = PinmetoSimulator(), PlugiverySimulator()
     with pinmeto, plugivery:
-        for key, value in {**pinmeto_env_for(pinmeto), **plugivery_env_for(plugivery)}.items():
-            monkeypatch.setenv(key, value)
+        set_env(monkeypatch, {**pinmeto_env_for(pinmeto), **plugivery_env_for(plugivery)})
         record_run(db, datetime.now(UTC), run(db, ["pinmeto"]))  # a good night for PinMeTo
         monkeypatch.setenv("SOURCES__PINMETO__APP_SECRET", "wrong-secret")
         monkeypatch.setenv("SOURCES__PLUGIVERY__TOKEN", "wrong-token")

@@ -1,3 +1,5 @@
+-- grain: PinMeTo store, its current version
+-- key: store_id
 -- Locations as of now: the current version of each PinMeTo store (scd2 rows with no valid_to).
 -- Their history is in pinmeto.locations itself: every version with _dlt_valid_from / _dlt_valid_to.
 with source as (

@@ -1,3 +1,5 @@
+-- grain: store × weekday × opening span (span 0: a closed day)
+-- key: store_id, weekday_number, span_number
 -- Current weekly opening hours: one row per store, weekday and span; closed days have no times.
 with source as (
     select * from pinmeto.opening_hours

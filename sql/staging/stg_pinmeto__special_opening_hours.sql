@@ -1,3 +1,5 @@
+-- grain: store × special date range (the doc gives an entry one openTime/closeTime, not spans)
+-- key: store_id, start_date, end_date
 -- Current special opening hours (holidays, events): one row per store and date range.
 with source as (
     select * from pinmeto.special_opening_hours

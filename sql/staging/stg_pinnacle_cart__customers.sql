@@ -1,3 +1,5 @@
+-- grain: web-shop customer
+-- key: customer_id
 -- One row per web-shop customer with the billing contact.
 with source as (
     select * from pinnacle_cart.customers

@@ -1,3 +1,5 @@
+-- grain: web-shop product × daily stock snapshot
+-- key: pid, snapshot_date
 -- One row per product and daily snapshot of stock on hand.
 with source as (
     select * from pinnacle_cart.inventory

@@ -1,3 +1,5 @@
+-- grain: item of a web-shop order
+-- key: order_item_id
 -- One row per item of a web-shop order (tombstone rows that only clear an order's items are dropped).
 with source as (
     select * from pinnacle_cart.order_items

@@ -1,3 +1,5 @@
+-- grain: web-shop order
+-- key: order_id
 -- One row per web-shop order. The API gives orders no customer id: the billing email stands in for it.
 with source as (
     select * from pinnacle_cart.orders

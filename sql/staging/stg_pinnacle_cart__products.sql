@@ -1,3 +1,5 @@
+-- grain: web-shop product
+-- key: pid
 -- One row per web-shop product; `product_id` is the shop's SKU, so it is renamed `sku` here.
 with source as (
     select * from pinnacle_cart.products

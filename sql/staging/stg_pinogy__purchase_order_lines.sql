@@ -1,3 +1,5 @@
+-- grain: live purchase-order line
+-- key: purchase_order_line_id
 -- One row per live purchase-order line (deleted lines dropped); money and quantities DECIMAL.
 with source as (
     select * from pinogy.purchase_order_lines

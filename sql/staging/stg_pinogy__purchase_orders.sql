@@ -1,3 +1,5 @@
+-- grain: live purchase order
+-- key: purchase_order_id
 -- One row per live Pinogy purchase order (MFD-deleted ones dropped); supplier and store as Pinogy names them.
 with source as (
     select * from pinogy.purchase_orders

@@ -1,3 +1,5 @@
+-- grain: catalogue product read with `get`
+-- key: plugivery_product_id
 -- One row per catalogue product read with `get`: name, brand, category, links.
 with source as (
     select * from plugivery.product_details

@@ -1,3 +1,5 @@
+-- grain: catalogue product
+-- key: plugivery_product_id
 -- One row per catalogue product: its current prices from the list.
 with source as (
     select * from plugivery.products

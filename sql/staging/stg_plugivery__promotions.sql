@@ -1,3 +1,5 @@
+-- grain: catalogue promotion
+-- key: promotion_id
 -- One row per catalogue promotion, every state (0 future, 1 current, 2 closed in grace, 3 past).
 with source as (
     select * from plugivery.promotions
