@@ -70,9 +70,15 @@ def migrate(con: Connection) -> None:
             )
 
 
-def record_run(warehouse: Warehouse | Path, started_at: datetime, results: list[SourceResult]) -> str:
-    """Append this run's sources to `ops.run_sources` and open its row in `ops.runs`; return the run id."""
-    run_id = uuid.uuid4().hex[:12]
+def record_run(
+    warehouse: Warehouse | Path, started_at: datetime, results: list[SourceResult], run_id: str | None = None
+) -> str:
+    """Append this run's sources to `ops.run_sources` and open its row in `ops.runs`; return the run id.
+
+    With the `run_id` of a run already open (Dagster records each source as its step ends), add the
+    sources to that run's row instead.
+    """
+    run_id = run_id or uuid.uuid4().hex[:12]
     now = datetime.now(UTC)
     names = [name for name, _ in COLUMNS["run_sources"]]
     with as_warehouse(warehouse).connect() as con:
@@ -92,10 +98,19 @@ def record_run(warehouse: Warehouse | Path, started_at: datetime, results: list[
                     redact(r.error) if r.error else None,
                 ],
             )
-        con.execute(
-            "insert into ops.runs (run_id, started_at, status, sources) values (?, ?, 'running', ?)",
-            [run_id, started_at, json.dumps({r.source: r.status for r in results})],
-        )
+        statuses = {r.source: r.status for r in results}
+        opened = con.fetchone("select sources from ops.runs where run_id = ?", [run_id])
+        if opened is None:
+            con.execute(
+                "insert into ops.runs (run_id, started_at, status, sources) values (?, ?, 'running', ?)",
+                [run_id, started_at, json.dumps(statuses)],
+            )
+        elif statuses:
+            before = json.loads(opened[0]) if isinstance(opened[0], str) else opened[0] or {}
+            con.execute(
+                "update ops.runs set sources = ? where run_id = ?",
+                [json.dumps({**before, **statuses}), run_id],
+            )
     return run_id
 
 
