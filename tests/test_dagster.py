@@ -22,15 +22,17 @@ from pipelines.lock import RunLock, lock_path_for
 from pipelines.nightly import pipelines_dir_for
 from pipelines.publish import serving_path_for
 from pipelines.registry import SOURCES
+from pipelines.warehouse import POSTGRES, Warehouse
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
-from tests.conftest import REPO, query
+from tests.conftest import REPO, cli, query
 from tests.pinmeto.test_source import current_stores
 from tests.pinnacle_cart.test_source import assert_warehouse_equals_api as assert_cart_equals_api
 from tests.pinogy.test_source import assert_warehouse_equals_api as assert_pinogy_equals_api
 from tests.test_models import MARTS
+from tests.test_postgres import assert_plugivery_equals_api, no_password, postgres_env
 
 RECIPE = REPO / "deploy" / "dagster"
 
@@ -166,6 +168,8 @@ def test_nightly_job_materialises_every_source_and_model(
         r[0] for r in query(db, "select purchase_order_line_id from analytics.fct_purchase_order_lines")
     } == (live_lines)
     assert serving_path_for(db).exists()  # the tests passed, so BI's file was published
+    # The CLI's history has the night, under the run id Dagster's UI shows: status sees every source fresh.
+    assert_history_shows(["--db", str(db)], result.run_id, {})
     # The job's own log lines reach Dagster's UI (dagster.yaml's python_logs); the leak check reads them.
     lines = [r.user_message for r in recipe_env.all_logs(result.run_id) if not r.is_dagster_event]
     assert any(line.startswith("pinogy: read ") for line in lines), lines
@@ -179,8 +183,56 @@ def test_nightly_job_materialises_every_source_and_model(
     assert query(db, "select count(*) from pinogy.purchase_orders where id = ?", [new_po]) == [(1,)]
 
 
+def assert_history_shows(where: list[str], dagster_run_id: str, env: dict[str, str]) -> None:
+    """`status` exits 0 (every source fresh) and `history` lists the Dagster run, succeeded, per source."""
+    status = cli("status", *where, env=env)
+    assert (status.returncode, status.stdout) == (0, ""), status.stdout + status.stderr
+    history = cli("history", *where, env=env)
+    assert history.returncode == 0, history.stderr
+    [run_line] = [ln for ln in history.stdout.splitlines() if ln.startswith(dagster_run_id[:8])]
+    assert run_line.split()[3:5] == ["succeeded", "0"], history.stdout
+    assert sum(f"  {name} " in history.stdout for name in SOURCES) == len(SOURCES), history.stdout
+    no_password(status.stdout, status.stderr, history.stdout, history.stderr)
+
+
+def test_the_job_materialises_every_asset_into_the_configured_postgres(
+    recipe_env: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_dsn: str,
+    pinogy_sim: PinogySimulator,
+    pinnacle_cart_sim: PinnacleCartSimulator,
+    pinmeto_sim: PinmetoSimulator,
+    plugivery_sim: PlugiverySimulator,
+) -> None:
+    # The CLI's two settings, and no DuckDB shortcut: the recipe reads the warehouse as the CLI does.
+    monkeypatch.delenv("RETAIL_WAREHOUSE_DB")
+    env = postgres_env(postgres_dsn)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    recipe = load_recipe()
+    defs: dg.Definitions = recipe.defs
+    result = defs.resolve_job_def(recipe.JOB).execute_in_process(instance=recipe_env)
+    assert result.success
+    materialised = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert materialised == set(defs.resolve_asset_graph().get_all_asset_keys())
+
+    warehouse = Warehouse(POSTGRES, dsn=postgres_dsn)
+    assert_pinogy_equals_api(warehouse, pinogy_sim)  # type: ignore[arg-type]
+    assert_cart_equals_api(warehouse, pinnacle_cart_sim)  # type: ignore[arg-type]
+    assert current_stores(warehouse) == {  # type: ignore[arg-type]
+        s: (r["address"]["street"], r["permanentlyClosed"]) for s, r in pinmeto_sim.truth().items()
+    }
+    assert_plugivery_equals_api(warehouse, plugivery_sim)
+    for mart in MARTS:
+        assert query(warehouse, f"select count(*) > 0 from analytics.{mart}") == [(True,)], mart
+    assert_history_shows([], result.run_id, env)
+    assert not list(Path.cwd().rglob("*.duckdb")), "a DuckDB file appeared on the Postgres path"
+    logs = [r.user_message for r in recipe_env.all_logs(result.run_id)]
+    no_password(*logs)
+
+
 def test_a_failing_source_fails_its_step_in_one_line_without_the_secret(
-    recipe_env: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+    recipe_env: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch, db: Path
 ) -> None:
     recipe = load_recipe()
     monkeypatch.setenv("SOURCES__PINOGY__PASSWORD", "TEST-WRONG-PASSWORD-dag5")  # read as the run starts
@@ -198,6 +250,12 @@ def test_a_failing_source_fails_its_step_in_one_line_without_the_secret(
     assert "SOURCES__PINOGY__PASSWORD" in line and "\n" not in line
     assert "TEST-WRONG-PASSWORD-dag5" not in str(data.error)
     assert data.user_failure_data.metadata["api_calls"].value >= 1  # the login it tried
+    # The history says so, as for a cron night: the run failed there, with the source's line.
+    run_id = result.run_id[:8]
+    assert query(db, "select status, exit_code from ops.runs where run_id = ?", [run_id]) == [("failed", 1)]
+    assert query(db, "select source, status, error from ops.run_sources where run_id = ?", [run_id]) == [
+        ("pinogy", "failed", line)
+    ]
 
 
 def test_a_run_while_another_holds_the_warehouse_loads_nothing_and_says_whose_it_is(
