@@ -35,6 +35,9 @@ class SourceSpec:
     demo_world: Mapping[str, Any] = field(default_factory=dict)  # the demo's arguments to the factory
     # The SOURCES__* env vars that point this source at a running simulator (its URL and secrets).
     env_for: Callable[[Any], dict[str, str]] | None = None
+    # The names of the dlt resources `build` returns, known without building it (building may call the
+    # API and needs the settings): Dagster names its assets from them when the code location loads.
+    resources: tuple[str, ...] = ()
 
     def start_simulator(self, **kwargs: Any) -> Any:
         """A new (not yet started) simulator of this source; use it as a context manager."""

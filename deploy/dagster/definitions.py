@@ -27,7 +27,9 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt import resource as dlt_resource  # `dlt` is the Dagster resource's name in the asset functions
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.schema import Schema
 from dlt.extract.resource import DltResource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.sources import DltSource
@@ -91,15 +93,12 @@ def failure_line(spec: SourceSpec, exc: BaseException) -> str:
     return redact(f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)}")
 
 
-def _source_at_load(spec: SourceSpec) -> DltSource:
-    """The source as the code location loads it, only to name its assets; each run builds its own."""
-    try:
-        return spec.build(False)
-    # A code location that cannot load shows this line in Dagster's UI instead of a stack of config.
-    except ConfigFieldMissingException as exc:
-        raise dg.DagsterInvariantViolationError(spec.missing_config_line(exc.fields)) from None
-    except SourceError as exc:  # Pinnacle Cart checks its API (one GetVersion call) as it is built
-        raise dg.DagsterInvariantViolationError(str(exc)) from None
+def named_source(spec: SourceSpec) -> DltSource:
+    """A stand-in of the source with its name and its resources' names only, to name its assets when the
+    code location loads: no settings read, no API called. Each run builds the real source."""
+    return DltSource.from_data(
+        Schema(spec.name), spec.name, [dlt_resource([], name=name) for name in spec.resources]
+    )
 
 
 def history_id(context: AssetExecutionContext) -> str:
@@ -117,7 +116,7 @@ def source_assets(spec: SourceSpec, warehouse: Warehouse) -> dg.AssetsDefinition
     """The source's resources as one multi-asset (group `<source>`), loaded by dagster-dlt's runner."""
 
     @dlt_assets(
-        dlt_source=_source_at_load(spec),
+        dlt_source=named_source(spec),
         dlt_pipeline=make_pipeline(spec.name, warehouse),
         name=spec.name,
         group_name=spec.name,

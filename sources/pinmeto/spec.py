@@ -24,4 +24,5 @@ SPEC = SourceSpec(
     check=check,
     simulator="simulators.pinmeto:PinmetoSimulator",
     env_for=env_mapping(settings.SOURCE_NAME, "account_id", "app_id", "app_secret", api_url="url"),
+    resources=("locations",),
 )

@@ -38,4 +38,5 @@ SPEC = SourceSpec(
     simulator="simulators.pinnacle_cart:PinnacleCartSimulator",
     demo_world={"n_customers": 2000, "n_orders": 10000},
     env_for=env_mapping(settings.SOURCE_NAME, "api_url", "username", "password", "token", "shop_timezone"),
+    resources=("orders", "customers", "products", "categories", "inventory"),
 )

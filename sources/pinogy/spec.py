@@ -41,4 +41,5 @@ SPEC = SourceSpec(
     env_for=env_mapping(
         settings.SOURCE_NAME, "access_key", "secret_key", "password", "app_id", api_host="url"
     ),
+    resources=("purchase_orders",),
 )

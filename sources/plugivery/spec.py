@@ -43,4 +43,5 @@ SPEC = SourceSpec(
     # A catalogue far larger than a night's 300 reads: the demo shows the queue at work.
     demo_world={"n_extra_products": 1500},
     env_for=env_mapping(settings.SOURCE_NAME, "token", api_url="catalog_url"),
+    resources=("products",),
 )
