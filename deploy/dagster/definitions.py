@@ -160,7 +160,8 @@ def record_source(context: AssetExecutionContext, warehouse: Warehouse, result: 
     """Add the source to the run's history; a failed source ends the run there: Dagster skips the models."""
     run_id = record_run(warehouse, run_started_at(context), [result], run_id=history_id(context))
     if result.status == FAILED:
-        _finish_run(warehouse, run_id, [result], 1, None)  # the history says failed; the alert goes out
+        # The history says failed; the alert names every source of the run that did not succeed so far.
+        _finish_run(warehouse, run_id, run_results(warehouse, run_id), 1, None)
 
 
 def run_results(warehouse: Warehouse, run_id: str) -> list[SourceResult]:
