@@ -139,7 +139,7 @@ def test_a_wrong_password_is_one_line_and_a_failed_exit_without_the_password(
     postgres_dsn: str, fault_record: FaultRecord
 ) -> None:
     wrong = postgres_dsn.replace(PASSWORD, "WRONG-PG-PASSWORD-77ab")
-    for command in (["run"], ["status"]):
+    for command in (["run"], ["run", "--dry-run"], ["status"]):
         done = cli(*command, env=postgres_env(wrong))
         fault_record.record(exit_status=done.returncode)
         assert done.returncode == 1, done.stderr
