@@ -316,6 +316,9 @@ def _command(args: argparse.Namespace) -> int:
     from pipelines.runner import dry_run, run
 
     if args.dry_run:
+        if not args.target.is_file:  # a server: reachable with these credentials? (else one line, exit 1)
+            with args.target.connect(read_only=True):
+                print(f"{'warehouse':<14} ok      {args.target.label}")
         return dry_run(args.sources)
     return run(args.target, args.sources, args.full_refresh, args.skip_models, args.allow_shrink)
 

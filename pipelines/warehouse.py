@@ -26,12 +26,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import duckdb
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
+
+from sources.http import register_secret
 
 log = logging.getLogger("retail.warehouse")
 
@@ -258,6 +260,13 @@ class Warehouse:
         if self.engine == DUCKDB and self.path is not None:
             return self.path.parent / f".{self.path.stem}.dlt"
         return Path.cwd() / f".{self.engine}_{self.database}.dlt"
+
+    def __post_init__(self) -> None:
+        # However this warehouse was made (config, a test, an orchestrator), its password is redacted.
+        password = urlsplit(self.dsn).password if self.engine == POSTGRES and self.dsn else None
+        if password:
+            register_secret(password)
+            register_secret(unquote(password))
 
     def exists(self) -> bool:
         return self.path.exists() if self.engine == DUCKDB and self.path else self.engine != DUCKDB
