@@ -31,6 +31,7 @@ from tests.conftest import REPO, cli, query
 from tests.pinmeto.test_source import current_stores
 from tests.pinnacle_cart.test_source import assert_warehouse_equals_api as assert_cart_equals_api
 from tests.pinogy.test_source import assert_warehouse_equals_api as assert_pinogy_equals_api
+from tests.postgres_server import PASSWORD
 from tests.test_models import MARTS
 from tests.test_postgres import assert_plugivery_equals_api, no_password, postgres_env
 
@@ -233,6 +234,26 @@ def test_the_job_materialises_every_asset_into_the_configured_postgres(
     assert not list(Path.cwd().rglob("*.duckdb")), "a DuckDB file appeared on the Postgres path"
     logs = [r.user_message for r in recipe_env.all_logs(result.run_id)]
     no_password(*logs)
+
+
+def test_a_postgres_warehouse_that_refuses_the_login_fails_each_step_in_one_line(
+    recipe_env: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch, postgres_dsn: str
+) -> None:
+    monkeypatch.delenv("RETAIL_WAREHOUSE_DB")
+    wrong = postgres_dsn.replace(PASSWORD, "WRONG-PG-PASSWORD-dag7")
+    for key, value in postgres_env(wrong).items():
+        monkeypatch.setenv(key, value)
+    recipe = load_recipe()
+    keys = recipe.defs.resolve_asset_graph().get_all_asset_keys()
+    result = recipe.defs.resolve_job_def(recipe.JOB).execute_in_process(
+        instance=recipe_env,
+        asset_selection=[key for key in keys if key.path[0] == "pinmeto"],
+        raise_on_error=False,
+    )
+    line = step_failures(result)["pinmeto"]
+    assert line.startswith("pinmeto: warehouse: cannot connect to postgresql://"), line
+    assert "password authentication failed" in line and "\n" not in line
+    assert "WRONG-PG-PASSWORD-dag7" not in line
 
 
 def test_a_failing_source_fails_its_step_in_one_line_without_the_secret(

@@ -43,7 +43,7 @@ from pipelines.registry import SOURCES, SourceSpec
 
 # The CLI's own end of a run (runner.py): models, SQL tests, publish, the history's outcome and the alert.
 from pipelines.runner import _build_models, _finish_run
-from pipelines.warehouse import Warehouse, WarehouseError
+from pipelines.warehouse import Warehouse, WarehouseError, engine_errors
 from sources.http import CallCounter, SourceError, redact
 from sources.integrity import take_notes
 
@@ -145,6 +145,8 @@ def source_assets(spec: SourceSpec, warehouse: Warehouse) -> dg.AssetsDefinition
                 record_source(context, warehouse, result)
         except LockBusy as exc:
             raise dg.Failure(description=f"{spec.name}: {exc}; this run loads nothing") from None
+        except (WarehouseError, *engine_errors()) as exc:  # the lock or the history: the server is down
+            raise dg.Failure(description=warehouse_line(spec.name, exc)) from None
         if result.status == FAILED:
             raise dg.Failure(description=result.error, metadata={"api_calls": calls.value})
         context.log.info(f"{spec.name}: {calls.value} API calls")
@@ -154,6 +156,13 @@ def source_assets(spec: SourceSpec, warehouse: Warehouse) -> dg.AssetsDefinition
             context.log.warning(redact(f"{spec.name}: deferred: {result.error}"))
 
     return load
+
+
+def warehouse_line(step: str, exc: BaseException) -> str:
+    """One line for a warehouse that cannot be locked or written: the CLI's line, or the engine's first."""
+    if isinstance(exc, WarehouseError):
+        return f"{step}: {exc}"
+    return redact(f"{step}: warehouse: {type(exc).__name__}: {first_line(exc)}")
 
 
 def record_source(context: AssetExecutionContext, warehouse: Warehouse, result: SourceResult) -> None:
@@ -216,6 +225,8 @@ def models_asset(warehouse: Warehouse, source_keys: Mapping[str, list[dg.AssetKe
                 )
         except LockBusy as exc:
             raise dg.Failure(description=f"models: {exc}; no model built") from None
+        except (WarehouseError, *engine_errors()) as exc:
+            raise dg.Failure(description=warehouse_line("models", exc)) from None
         if report is None:
             raise dg.Failure(description=error or "models: a model failed")
         for relation, why in report.skipped.items():
