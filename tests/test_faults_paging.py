@@ -14,19 +14,10 @@ import pytest
 
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
+from tests import read_faults as reads
 from tests.conftest import FaultRecord, query, run
 from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
-from tests.read_faults import (
-    CART,
-    PERSISTENT,
-    PINMETO,
-    PINOGY,
-    Refused,
-    cart_calls,
-    on_call,
-    pinogy_figures,
-    refused_case,
-)
+from tests.read_faults import Refused, refused_case
 
 pytest_plugins = ["tests.read_faults"]
 
@@ -38,10 +29,12 @@ def test_pinogy_repeated_page_fails_the_source(
     sim = pinogy_loaded
     new_po = sim.open_po(n_lines=2)
     sim.faults.add("repeat", path_contains="offset=100")
-    failed = PINOGY.refused(db, sim, fault_record, full_refresh=True)
+    failed = reads.PINOGY.refused(db, sim, fault_record, full_refresh=True)
     assert failed.error is not None and "offset=100: page 3 repeats page 2" in failed.error
     [again] = run(db, ["pinogy"])  # the state did not move: the next night finds the new PO
-    fault_record.record(**pinogy_figures(db, sim), retries=0, exit_status=f"failed, then {again.status}")
+    fault_record.record(
+        **reads.pinogy_figures(db, sim), retries=0, exit_status=f"failed, then {again.status}"
+    )
     assert again.status == "succeeded", again.error
     assert query(db, "select count(*) from pinogy.purchase_orders where id = ?", [new_po]) == [(1,)]
     assert_warehouse_equals_api(db, sim)
@@ -49,7 +42,7 @@ def test_pinogy_repeated_page_fails_the_source(
 
 def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.MonkeyPatch) -> None:
     env.setenv("SOURCES__PINNACLE_CART__ORDER_LOOKBACK_DAYS", "120")  # a window of 3 pages
-    sim.faults.add("repeat", times=PERSISTENT, when=on_call("GetOrders", StartNumber="100"))
+    sim.faults.add("repeat", times=reads.PERSISTENT, when=reads.on_call("GetOrders", StartNumber="100"))
 
 
 @pytest.mark.parametrize(
@@ -58,9 +51,9 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
         refused_case(
             "server ignores offset, announces a huge total",
             Refused(
-                PINOGY,
+                reads.PINOGY,
                 lambda sim, env: sim.faults.add(
-                    "ignore_offset", total=10**9, times=PERSISTENT, path_contains="/api/purchase_orders"
+                    "ignore_offset", total=10**9, times=reads.PERSISTENT, path_contains="/api/purchase_orders"
                 ),
                 "pinogy: GET /api/purchase_orders offset=50: page 2 repeats page 1 (50 records, same keys in "
                 "the same order): the API is not moving through the list (fix: report it to Pinogy;",
@@ -71,8 +64,8 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
         refused_case(
             "a page identical to the one before",
             Refused(
-                CART,
-                lambda sim, env: sim.faults.add("repeat", when=on_call("GetOrders", StartNumber="300")),
+                reads.CART,
+                lambda sim, env: sim.faults.add("repeat", when=reads.on_call("GetOrders", StartNumber="300")),
                 "pinnacle_cart: GetOrders StartNumber=300: page 4 repeats page 3 (100 records",
                 full_refresh=True,
             ),
@@ -80,20 +73,20 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
         refused_case(
             "a night's page identical to the one before (no count to stop at)",
             Refused(
-                CART,
+                reads.CART,
                 cart_night_with_a_repeated_page,
                 "pinnacle_cart: GetOrders ",
                 lambda sim, error: (
                     "StartNumber=100: page 2 repeats page 1 (100 records" in error
-                    and len(cart_calls(sim, "GetOrders")) == 2
+                    and len(reads.cart_calls(sim, "GetOrders")) == 2
                 ),
             ),
         ),
         refused_case(
             "empty page whose next link points to itself",
             Refused(
-                PINMETO,
-                lambda sim, env: sim.faults.add("self_link", times=PERSISTENT, path_contains="next="),
+                reads.PINMETO,
+                lambda sim, env: sim.faults.add("self_link", times=reads.PERSISTENT, path_contains="next="),
                 "pinmeto: GET /v1/testchain/locations: the next-page link after page 2 points to a page "
                 "already read (fix: report it to PinMeTo; nothing from this run was loaded)",
                 lambda sim, error: len(sim.calls_to("/locations")) == 2,
@@ -102,7 +95,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
         refused_case(
             "a page identical to the one before",
             Refused(
-                PINMETO,
+                reads.PINMETO,
                 lambda sim, env: sim.faults.add("repeat", path_contains="next="),
                 "pinmeto: GET /v1/testchain/locations: page 2 repeats page 1 (2 records",
             ),
