@@ -99,9 +99,10 @@ class Refused:
     reads: ReadFaults
     inject: Callable[[Any, pytest.MonkeyPatch], object]  # (sim, monkeypatch): make the API misbehave
     error: str  # how the one error line starts
-    check: Callable[[Any, str], bool] = lambda sim, error: True  # (sim, error): what else must hold
+    check: Callable[[Path, Any, str], bool] = lambda db, sim, error: True  # (db, sim, error): what else holds
     retries: int = 0
     full_refresh: bool = False
+    whole: bool = False  # `error` is the whole line, not its start
 
 
 def refused_case(fault: str, case: Refused) -> Any:
@@ -120,8 +121,9 @@ def refuse(
         sim = request.getfixturevalue(f"{case.reads.source}_loaded")
         case.inject(sim, monkeypatch)
         failed = case.reads.refused(db, sim, fault_record, case.retries, case.full_refresh)
-        assert str(failed.error).startswith(case.error), failed.error
-        assert case.check(sim, str(failed.error))
+        error = str(failed.error)
+        assert error == case.error if case.whole else error.startswith(case.error), error
+        assert case.check(db, sim, error)
 
     return check
 

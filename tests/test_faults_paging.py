@@ -57,7 +57,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
                 ),
                 "pinogy: GET /api/purchase_orders offset=50: page 2 repeats page 1 (50 records, same keys in "
                 "the same order): the API is not moving through the list (fix: report it to Pinogy;",
-                lambda sim, error: len(list_offsets(sim)) <= 3,  # the page read ahead at most
+                lambda db, sim, error: len(list_offsets(sim)) <= 3,  # the page read ahead at most
                 full_refresh=True,
             ),
         ),
@@ -76,7 +76,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
                 reads.CART,
                 cart_night_with_a_repeated_page,
                 "pinnacle_cart: GetOrders ",
-                lambda sim, error: (
+                lambda db, sim, error: (
                     "StartNumber=100: page 2 repeats page 1 (100 records" in error
                     and len(reads.cart_calls(sim, "GetOrders")) == 2
                 ),
@@ -89,7 +89,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
                 lambda sim, env: sim.faults.add("self_link", times=reads.PERSISTENT, path_contains="next="),
                 "pinmeto: GET /v1/testchain/locations: the next-page link after page 2 points to a page "
                 "already read (fix: report it to PinMeTo; nothing from this run was loaded)",
-                lambda sim, error: len(sim.calls_to("/locations")) == 2,
+                lambda db, sim, error: len(sim.calls_to("/locations")) == 2,
             ),
         ),
         refused_case(

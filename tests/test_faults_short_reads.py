@@ -10,7 +10,9 @@ one-line error. Endless paging: tests/test_faults_paging.py; the shared machiner
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,65 +29,251 @@ from tests.read_faults import (
     PINMETO,
     PINOGY,
     PLUGIVERY,
+    ReadFaults,
     Refused,
     cart_calls,
-    cart_figures,
     current_stores,
     on_call,
     pinmeto_figures,
-    pinogy_figures,
     refused_case,
 )
 
 pytest_plugins = ["tests.read_faults"]
 
 
-# --- Pinogy --------------------------------------------------------------------------------------------
-@pytest.mark.fault("pinogy", "empty middle page (total says more), full refresh")
-def test_pinogy_empty_middle_page_fails_and_keeps_the_warehouse(
-    db: Path, pinogy_loaded: PinogySimulator, fault_record: FaultRecord
-) -> None:
-    sim = pinogy_loaded
-    sim.faults.add("short", keep=0, times=PERSISTENT, path_contains="offset=100")
-    failed = PINOGY.refused(db, sim, fault_record, retries=2, full_refresh=True)
-    assert failed.error == (
-        "pinogy: GET /api/purchase_orders offset=100: empty page though the API's total is 250 purchase "
-        "orders (3 tries) (fix: retry later; report it to Pinogy if it persists; nothing from this run "
-        "was loaded)"
-    )
-    assert list_offsets(sim).count(100) == 3
+# --- the same story, told by several sources ----------------------------------------------------------
+def pinogy_page_read_three_times(db: Path, sim: PinogySimulator, error: str) -> bool:
     assert_warehouse_equals_api(db, sim)
+    return list_offsets(sim).count(100) == 3
 
 
-@pytest.mark.fault("pinogy", "empty middle page once (total says more)")
-def test_pinogy_empty_page_once_is_read_again(
-    db: Path, pinogy_loaded: PinogySimulator, fault_record: FaultRecord
+def cart_batch_read_three_times(db: Path, sim: PinnacleCartSimulator, error: str) -> bool:
+    return [c["StartNumber"] for c in cart_calls(sim, "GetOrders")] == ["0", "100", "200", "200", "200"]
+
+
+def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch) -> None:
+    sim.advance(1)  # brands and categories are read once a day
+    sim.faults.add("short", keep=0, path_contains="act=list_brands")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        refused_case(
+            "empty middle page (total says more), full refresh",
+            Refused(
+                PINOGY,
+                lambda sim, env: sim.faults.add(
+                    "short", keep=0, times=PERSISTENT, path_contains="offset=100"
+                ),
+                "pinogy: GET /api/purchase_orders offset=100: empty page though the API's total is 250 "
+                "purchase orders (3 tries) (fix: retry later; report it to Pinogy if it persists; nothing "
+                "from this run was loaded)",
+                pinogy_page_read_three_times,
+                retries=2,
+                full_refresh=True,
+                whole=True,
+            ),
+        ),
+        refused_case(
+            "empty middle page <Response/> (count says more), full refresh",
+            Refused(
+                CART,
+                lambda sim, env: sim.faults.add(
+                    "short", keep=0, times=PERSISTENT, when=on_call("GetOrders", StartNumber="200")
+                ),
+                "pinnacle_cart: GetOrders StartNumber=200: empty batch though GetOrderCount says 400 (3 "
+                "tries) (fix: retry later; report it to the shop if it persists; nothing from this run was "
+                "loaded)",
+                cart_batch_read_three_times,
+                retries=2,
+                full_refresh=True,
+                whole=True,
+            ),
+        ),
+        refused_case(
+            "short product page (BatchPage paging, count says more)",
+            Refused(
+                CART,
+                lambda sim, env: sim.faults.add(
+                    "short", keep=40, times=PERSISTENT, when=on_call("GetProducts", BatchPage="3")
+                ),
+                "pinnacle_cart: GetProducts BatchPage=3: 40 products in a page of 100 though GetProductCount "
+                "says 509 and 200 were read before it (if the shop caps BatchSize, set batch_size to that "
+                "cap) (3 tries)",
+                retries=2,
+                full_refresh=True,
+            ),
+        ),
+        refused_case(
+            "empty list_brands (replaces brands)",
+            Refused(
+                PLUGIVERY,
+                plugivery_empty_brand_list,
+                "plugivery: act=list_brands: read 0 brands, the warehouse holds ",
+                lambda db, sim, error: error.startswith(
+                    f"plugivery: act=list_brands: read 0 brands, the warehouse holds {len(sim.brands)}"
+                ),
+            ),
+        ),
+    ],
+)
+def test_a_short_read_is_refused_and_keeps_the_warehouse(
+    case: Refused, refuse: Callable[[Refused], None]
 ) -> None:
-    sim = pinogy_loaded
-    sim.faults.add("short", keep=0, times=1, path_contains="offset=150")
-    [result] = run(db, ["pinogy"], full_refresh=True)
-    fault_record.record(**pinogy_figures(db, sim), retries=1, exit_status=result.status)
+    refuse(case)
+
+
+@dataclass(frozen=True)
+class ReadAgain:
+    """An empty page, once, where the API's count says more: read again, and everything loads."""
+
+    reads: ReadFaults
+    where: dict[str, Any]  # which request answers the empty page (a fault switch's filter)
+    calls: Callable[[Any], list[Any]]  # what the source asked for, in order
+    expected_calls: list[Any]
+    holds: Callable[[Path, Any], None]  # asserts the warehouse holds what the API holds
+
+
+def cart_holds_every_customer(db: Path, sim: PinnacleCartSimulator) -> None:
+    assert CART.warehouse(db)["customers"] == len(sim.customers)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            ReadAgain(
+                PINOGY,
+                {"path_contains": "offset=150"},
+                list_offsets,
+                [0, 50, 100, 150, 150, 200],
+                assert_warehouse_equals_api,
+            ),
+            marks=pytest.mark.fault("pinogy", "empty middle page once (total says more)"),
+            id="pinogy",
+        ),
+        pytest.param(
+            ReadAgain(
+                CART,
+                {"when": on_call("GetCustomers", StartNumber="100")},
+                lambda sim: [c["StartNumber"] for c in cart_calls(sim, "GetCustomers")],
+                ["0", "100", "100"],
+                cart_holds_every_customer,
+            ),
+            marks=pytest.mark.fault("pinnacle_cart", "empty middle page once (count says more)"),
+            id="pinnacle_cart",
+        ),
+    ],
+)
+def test_an_empty_page_once_is_read_again(
+    case: ReadAgain, db: Path, fault_record: FaultRecord, request: pytest.FixtureRequest
+) -> None:
+    sim = request.getfixturevalue(f"{case.reads.source}_loaded")
+    sim.faults.add("short", keep=0, times=1, **case.where)
+    [result] = run(db, [case.reads.source], full_refresh=True)
+    fault_record.record(**case.reads.figures(db, sim), retries=1, exit_status=result.status)
     assert result.status == "succeeded", result.error
-    assert list_offsets(sim) == [0, 50, 100, 150, 150, 200]
-    assert_warehouse_equals_api(db, sim)
+    assert case.calls(sim) == case.expected_calls
+    case.holds(db, sim)
 
 
-@pytest.mark.fault("pinogy", "full read shrinks the table (POs gone from the API)")
-def test_pinogy_full_read_that_shrinks_is_refused_unless_allowed(
-    db: Path, pinogy_loaded: PinogySimulator, fault_record: FaultRecord
-) -> None:
-    sim = pinogy_loaded
+@dataclass(frozen=True)
+class Shrink:
+    """A full read that holds clearly less than the warehouse: refused, then loaded with --allow-shrink."""
+
+    reads: ReadFaults
+    shrink: Callable[[Any], object]  # make the API answer clearly fewer rows than the warehouse holds
+    error: Callable[[Any], str]  # (sim) -> how the refusal's one line starts
+    holds: Callable[[Path, Any], None]  # asserts what the warehouse holds after --allow-shrink
+    once: bool = False  # the shrink is a fault that answers once: set it again before the allowed run
+
+
+def pinogy_without_100_pos(sim: PinogySimulator) -> None:
     for po_id in sorted(sim.pos)[:100]:
         sim.vanish_po(po_id)
-    assert PINOGY.refused_then_allowed(db, sim, fault_record) == (
-        "pinogy: GET /api/purchase_orders (full read): read 150 purchase_orders, the warehouse holds 250: "
-        "loading this read would shrink purchase_orders by 40%, more than max_shrink 10%; refusing to load "
-        "(fix: check the API's data; if the rows really are gone, run again with --allow-shrink (or set "
-        "allow_shrink = true under [sources] in .dlt/config.toml))"
+
+
+def cart_without_30_customers(sim: PinnacleCartSimulator) -> None:
+    with sim._lock:
+        for user_id in sorted(sim.customers)[:30]:
+            del sim.customers[user_id]
+
+
+def cart_holds_90_customers(db: Path, sim: PinnacleCartSimulator) -> None:
+    assert CART.warehouse(db)["customers"] == 90
+
+
+def plugivery_short_full_list(sim: PlugiverySimulator) -> None:
+    sim.faults.add("short", keep=50, path_contains="act=list&since=all")
+
+
+def plugivery_drops_no_product(db: Path, sim: PlugiverySimulator) -> None:
+    assert PLUGIVERY.warehouse(db)["products"] == len(sim.products)  # products are merged: none is dropped
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            Shrink(
+                PINOGY,
+                pinogy_without_100_pos,
+                lambda sim: (
+                    "pinogy: GET /api/purchase_orders (full read): read 150 purchase_orders, the warehouse "
+                    "holds 250: loading this read would shrink purchase_orders by 40%, more than max_shrink "
+                    "10%; refusing to load (fix: check the API's data; if the rows really are gone, run "
+                    "again with --allow-shrink (or set allow_shrink = true under [sources] in "
+                    ".dlt/config.toml))"
+                ),
+                assert_warehouse_equals_api,
+            ),
+            marks=pytest.mark.fault("pinogy", "full read shrinks the table (POs gone from the API)"),
+            id="pinogy",
+        ),
+        pytest.param(
+            Shrink(
+                CART,
+                cart_without_30_customers,
+                lambda sim: (
+                    "pinnacle_cart: GetCustomers (full read): read 90 customers, the warehouse holds 120: "
+                    "loading this read would shrink customers by 25%, more than max_shrink 10%; refusing to "
+                    "load (fix: "
+                ),
+                cart_holds_90_customers,
+            ),
+            marks=pytest.mark.fault("pinnacle_cart", "full read shrinks customers (gone from the API)"),
+            id="pinnacle_cart",
+        ),
+        pytest.param(
+            Shrink(
+                PLUGIVERY,
+                plugivery_short_full_list,
+                lambda sim: (
+                    "plugivery: act=list since=all: read 50 products, the warehouse holds "
+                    f"{len(sim.products)}: loading this read would shrink products by"
+                ),
+                plugivery_drops_no_product,
+                once=True,
+            ),
+            marks=pytest.mark.fault("plugivery", "short since=all list"),
+            id="plugivery",
+        ),
+    ],
+)
+def test_a_full_read_that_shrinks_is_refused_unless_allowed(
+    case: Shrink, db: Path, fault_record: FaultRecord, request: pytest.FixtureRequest
+) -> None:
+    sim = request.getfixturevalue(f"{case.reads.source}_loaded")
+    case.shrink(sim)
+    error = case.reads.refused_then_allowed(
+        db, sim, fault_record, again=lambda: case.once and case.shrink(sim)
     )
-    assert_warehouse_equals_api(db, sim)
+    assert error.startswith(case.error(sim)), error
+    case.holds(db, sim)
 
 
+# --- one source's own cases ---------------------------------------------------------------------------
 def test_pinogy_shrink_limit_comes_from_config(
     db: Path, pinogy_loaded: PinogySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,49 +286,6 @@ def test_pinogy_shrink_limit_comes_from_config(
     [result] = run(db, ["pinogy"], full_refresh=True)
     assert result.status == "succeeded", result.error  # 20% fewer POs: within the configured 25%
     assert_warehouse_equals_api(db, sim)
-
-
-# --- Pinnacle Cart -------------------------------------------------------------------------------------
-@pytest.mark.fault("pinnacle_cart", "empty middle page <Response/> (count says more), full refresh")
-def test_cart_empty_middle_page_fails_and_keeps_the_warehouse(
-    db: Path, pinnacle_cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord
-) -> None:
-    sim = pinnacle_cart_loaded
-    sim.faults.add("short", keep=0, times=PERSISTENT, when=on_call("GetOrders", StartNumber="200"))
-    failed = CART.refused(db, sim, fault_record, retries=2, full_refresh=True)
-    assert failed.error == (
-        "pinnacle_cart: GetOrders StartNumber=200: empty batch though GetOrderCount says 400 (3 tries) "
-        "(fix: retry later; report it to the shop if it persists; nothing from this run was loaded)"
-    )
-    assert [c["StartNumber"] for c in cart_calls(sim, "GetOrders")] == ["0", "100", "200", "200", "200"]
-
-
-@pytest.mark.fault("pinnacle_cart", "empty middle page once (count says more)")
-def test_cart_empty_page_once_is_read_again(
-    db: Path, pinnacle_cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord
-) -> None:
-    sim = pinnacle_cart_loaded
-    sim.faults.add("short", keep=0, times=1, when=on_call("GetCustomers", StartNumber="100"))
-    [result] = run(db, ["pinnacle_cart"], full_refresh=True)
-    fault_record.record(**cart_figures(db, sim), retries=1, exit_status=result.status)
-    assert result.status == "succeeded", result.error
-    assert [c["StartNumber"] for c in cart_calls(sim, "GetCustomers")] == ["0", "100", "100"]
-    assert CART.warehouse(db)["customers"] == len(sim.customers)
-
-
-@pytest.mark.fault("pinnacle_cart", "full read shrinks customers (gone from the API)")
-def test_cart_full_read_that_shrinks_is_refused_unless_allowed(
-    db: Path, pinnacle_cart_loaded: PinnacleCartSimulator, fault_record: FaultRecord
-) -> None:
-    sim = pinnacle_cart_loaded
-    with sim._lock:
-        for user_id in sorted(sim.customers)[:30]:
-            del sim.customers[user_id]
-    assert CART.refused_then_allowed(db, sim, fault_record).startswith(
-        "pinnacle_cart: GetCustomers (full read): read 90 customers, the warehouse holds 120: loading this "
-        "read would shrink customers by 25%, more than max_shrink 10%; refusing to load (fix: "
-    )
-    assert CART.warehouse(db)["customers"] == 90
 
 
 # --- PinMeTo -------------------------------------------------------------------------------------------
@@ -177,73 +322,12 @@ def test_pinmeto_stores_really_gone_are_retired_with_allow_shrink(
     assert {r[0] for r in current_stores(db)} == set(sim.truth())
 
 
-# --- Plugivery -----------------------------------------------------------------------------------------
-@pytest.mark.fault("plugivery", "short since=all list")
-def test_plugivery_short_full_list_is_refused_unless_allowed(
-    db: Path, plugivery_loaded: PlugiverySimulator, fault_record: FaultRecord
-) -> None:
-    sim = plugivery_loaded
-
-    def short_list() -> None:
-        sim.faults.add("short", keep=50, path_contains="act=list&since=all")
-
-    short_list()
-    assert PLUGIVERY.refused_then_allowed(db, sim, fault_record, again=short_list).startswith(
-        f"plugivery: act=list since=all: read 50 products, the warehouse holds {len(sim.products)}: loading "
-        "this read would shrink products by"
-    )
-    assert PLUGIVERY.warehouse(db)["products"] == len(sim.products)  # products are merged: none is dropped
-
-
-def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch) -> None:
-    sim.advance(1)  # brands and categories are read once a day
-    sim.faults.add("short", keep=0, path_contains="act=list_brands")
-
-
-# --- short reads refused in one line: the fault, the error's start, what else must hold ----------------
-@pytest.mark.parametrize(
-    "case",
-    [
-        refused_case(
-            "short product page (BatchPage paging, count says more)",
-            Refused(
-                CART,
-                lambda sim, env: sim.faults.add(
-                    "short", keep=40, times=PERSISTENT, when=on_call("GetProducts", BatchPage="3")
-                ),
-                "pinnacle_cart: GetProducts BatchPage=3: 40 products in a page of 100 though GetProductCount "
-                "says 509 and 200 were read before it (if the shop caps BatchSize, set batch_size to that "
-                "cap) (3 tries)",
-                retries=2,
-                full_refresh=True,
-            ),
-        ),
-        refused_case(
-            "empty list_brands (replaces brands)",
-            Refused(
-                PLUGIVERY,
-                plugivery_empty_brand_list,
-                "plugivery: act=list_brands: read 0 brands, the warehouse holds ",
-                lambda sim, error: error.startswith(
-                    f"plugivery: act=list_brands: read 0 brands, the warehouse holds {len(sim.brands)}"
-                ),
-            ),
-        ),
-    ],
-)
-def test_a_short_read_is_refused_and_keeps_the_warehouse(
-    case: Refused, refuse: Callable[[Refused], None]
-) -> None:
-    refuse(case)
-
-
 # --- the command line ----------------------------------------------------------------------------------
 def test_cli_refuses_a_shrinking_full_refresh_with_one_line_then_allow_shrink_loads_it(
     db: Path, pinogy_loaded: PinogySimulator
 ) -> None:
     sim = pinogy_loaded
-    for po_id in sorted(sim.pos)[:100]:
-        sim.vanish_po(po_id)
+    pinogy_without_100_pos(sim)
     args = ("run", "--sources", "pinogy", "--db", str(db), "--full-refresh", "--skip-models")
     the_one_error_line(
         cli(*args), "read 150 purchase_orders, the warehouse holds 250", "run again with --allow-shrink"
