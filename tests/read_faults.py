@@ -105,20 +105,29 @@ class Refused:
     whole: bool = False  # `error` is the whole line, not its start
 
 
-def refused_case(fault: str, case: Refused) -> Any:
-    """A parameter of `refuse`'s tests, marked as the reliability matrix's row (source, fault)."""
+def fault_case(fault: str, case: Any) -> Any:
+    """A case (anything with `reads`) as a test parameter, marked as the reliability matrix's row."""
     source = case.reads.source
     return pytest.param(case, marks=pytest.mark.fault(source, fault), id=f"{source}: {fault}")
 
 
+Loader = Callable[[ReadFaults], Any]
+
+
+@pytest.fixture
+def load(request: pytest.FixtureRequest) -> Loader:
+    """Return a function giving a source's simulator after a first run loaded it all (`<source>_loaded`)."""
+    return lambda reads: request.getfixturevalue(f"{reads.source}_loaded")
+
+
 @pytest.fixture
 def refuse(
-    db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch, load: Loader
 ) -> Callable[[Refused], None]:
     """Check a `Refused` case against a loaded warehouse: refused in one line, the warehouse as it was."""
 
     def check(case: Refused) -> None:
-        sim = request.getfixturevalue(f"{case.reads.source}_loaded")
+        sim = load(case.reads)
         case.inject(sim, monkeypatch)
         failed = case.reads.refused(db, sim, fault_record, case.retries, case.full_refresh)
         error = str(failed.error)

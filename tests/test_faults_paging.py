@@ -17,7 +17,7 @@ from simulators.pinogy import PinogySimulator
 from tests import read_faults as reads
 from tests.conftest import FaultRecord, query, run
 from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
-from tests.read_faults import Refused, refused_case
+from tests.read_faults import Refused, fault_case
 
 pytest_plugins = ["tests.read_faults"]
 
@@ -48,7 +48,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
 @pytest.mark.parametrize(
     "case",
     [
-        refused_case(
+        fault_case(
             "server ignores offset, announces a huge total",
             Refused(
                 reads.PINOGY,
@@ -61,7 +61,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
                 full_refresh=True,
             ),
         ),
-        refused_case(
+        fault_case(
             "a page identical to the one before",
             Refused(
                 reads.CART,
@@ -70,7 +70,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
                 full_refresh=True,
             ),
         ),
-        refused_case(
+        fault_case(
             "a night's page identical to the one before (no count to stop at)",
             Refused(
                 reads.CART,
@@ -82,7 +82,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
                 ),
             ),
         ),
-        refused_case(
+        fault_case(
             "empty page whose next link points to itself",
             Refused(
                 reads.PINMETO,
@@ -92,7 +92,7 @@ def cart_night_with_a_repeated_page(sim: PinnacleCartSimulator, env: pytest.Monk
                 lambda db, sim, error: len(sim.calls_to("/locations")) == 2,
             ),
         ),
-        refused_case(
+        fault_case(
             "a page identical to the one before",
             Refused(
                 reads.PINMETO,

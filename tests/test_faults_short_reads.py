@@ -25,11 +25,12 @@ from tests.read_faults import (
     PERSISTENT,
     PINOGY,
     PLUGIVERY,
+    Loader,
     ReadFaults,
     Refused,
     cart_calls,
+    fault_case,
     on_call,
-    refused_case,
 )
 
 pytest_plugins = ["tests.read_faults"]
@@ -53,7 +54,7 @@ def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch)
 @pytest.mark.parametrize(
     "case",
     [
-        refused_case(
+        fault_case(
             "empty middle page (total says more), full refresh",
             Refused(
                 PINOGY,
@@ -69,7 +70,7 @@ def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch)
                 whole=True,
             ),
         ),
-        refused_case(
+        fault_case(
             "empty middle page <Response/> (count says more), full refresh",
             Refused(
                 CART,
@@ -85,7 +86,7 @@ def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch)
                 whole=True,
             ),
         ),
-        refused_case(
+        fault_case(
             "short product page (BatchPage paging, count says more)",
             Refused(
                 CART,
@@ -99,7 +100,7 @@ def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch)
                 full_refresh=True,
             ),
         ),
-        refused_case(
+        fault_case(
             "empty list_brands (replaces brands)",
             Refused(
                 PLUGIVERY,
@@ -136,7 +137,8 @@ def cart_holds_every_customer(db: Path, sim: PinnacleCartSimulator) -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(
+        fault_case(
+            "empty middle page once (total says more)",
             ReadAgain(
                 PINOGY,
                 {"path_contains": "offset=150"},
@@ -144,10 +146,9 @@ def cart_holds_every_customer(db: Path, sim: PinnacleCartSimulator) -> None:
                 [0, 50, 100, 150, 150, 200],
                 assert_warehouse_equals_api,
             ),
-            marks=pytest.mark.fault("pinogy", "empty middle page once (total says more)"),
-            id="pinogy",
         ),
-        pytest.param(
+        fault_case(
+            "empty middle page once (count says more)",
             ReadAgain(
                 CART,
                 {"when": on_call("GetCustomers", StartNumber="100")},
@@ -155,15 +156,13 @@ def cart_holds_every_customer(db: Path, sim: PinnacleCartSimulator) -> None:
                 ["0", "100", "100"],
                 cart_holds_every_customer,
             ),
-            marks=pytest.mark.fault("pinnacle_cart", "empty middle page once (count says more)"),
-            id="pinnacle_cart",
         ),
     ],
 )
 def test_an_empty_page_once_is_read_again(
-    case: ReadAgain, db: Path, fault_record: FaultRecord, request: pytest.FixtureRequest
+    case: ReadAgain, db: Path, fault_record: FaultRecord, load: Loader
 ) -> None:
-    sim = request.getfixturevalue(f"{case.reads.source}_loaded")
+    sim = load(case.reads)
     sim.faults.add("short", keep=0, times=1, **case.where)
     [result] = run(db, [case.reads.source], full_refresh=True)
     fault_record.record(**case.reads.figures(db, sim), retries=1, exit_status=result.status)

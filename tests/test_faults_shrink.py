@@ -26,8 +26,10 @@ from tests.read_faults import (
     PINMETO,
     PINOGY,
     PLUGIVERY,
+    Loader,
     ReadFaults,
     current_stores,
+    fault_case,
     pinmeto_figures,
 )
 
@@ -71,7 +73,8 @@ def plugivery_drops_no_product(db: Path, sim: PlugiverySimulator) -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(
+        fault_case(
+            "full read shrinks the table (POs gone from the API)",
             Shrink(
                 PINOGY,
                 pinogy_without_100_pos,
@@ -84,10 +87,9 @@ def plugivery_drops_no_product(db: Path, sim: PlugiverySimulator) -> None:
                 ),
                 assert_warehouse_equals_api,
             ),
-            marks=pytest.mark.fault("pinogy", "full read shrinks the table (POs gone from the API)"),
-            id="pinogy",
         ),
-        pytest.param(
+        fault_case(
+            "full read shrinks customers (gone from the API)",
             Shrink(
                 CART,
                 cart_without_30_customers,
@@ -98,10 +100,9 @@ def plugivery_drops_no_product(db: Path, sim: PlugiverySimulator) -> None:
                 ),
                 cart_holds_90_customers,
             ),
-            marks=pytest.mark.fault("pinnacle_cart", "full read shrinks customers (gone from the API)"),
-            id="pinnacle_cart",
         ),
-        pytest.param(
+        fault_case(
+            "short since=all list",
             Shrink(
                 PLUGIVERY,
                 plugivery_short_full_list,
@@ -112,15 +113,13 @@ def plugivery_drops_no_product(db: Path, sim: PlugiverySimulator) -> None:
                 plugivery_drops_no_product,
                 once=True,
             ),
-            marks=pytest.mark.fault("plugivery", "short since=all list"),
-            id="plugivery",
         ),
     ],
 )
 def test_a_full_read_that_shrinks_is_refused_unless_allowed(
-    case: Shrink, db: Path, fault_record: FaultRecord, request: pytest.FixtureRequest
+    case: Shrink, db: Path, fault_record: FaultRecord, load: Loader
 ) -> None:
-    sim = request.getfixturevalue(f"{case.reads.source}_loaded")
+    sim = load(case.reads)
     case.shrink(sim)
     error = case.reads.refused_then_allowed(
         db, sim, fault_record, again=lambda: case.once and case.shrink(sim)
