@@ -23,7 +23,7 @@ from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
 
 REPO = Path(__file__).resolve().parent.parent
-pytest.register_assert_rewrite("tests.read_faults")  # shared by test modules, as a plugin of theirs
+pytest.register_assert_rewrite("tests.read_faults", "tests.fault_matrix")  # plugins of test modules
 
 # Distinctive test secrets: any of them found in output, logs, files or tables is a leak.
 PINOGY_SECRETS = {

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import FaultRecord, query, run
-from tests.test_faults_all import CASES, check, matrix, source
+from tests.fault_matrix import CASES, check, matrix, source
+
+pytest_plugins = ["tests.fault_matrix"]
 
 
 def fails_once_then_loads(db: Path, name: str, sim: Any, record: FaultRecord, *expected: str) -> None:
@@ -31,12 +33,9 @@ def fails_once_then_loads(db: Path, name: str, sim: Any, record: FaultRecord, *e
 
 
 @pytest.mark.parametrize("name", matrix("malformed page (truncated body)"))
-def test_truncated_page(
-    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source(name, monkeypatch) as sim:
-        sim.faults.add("truncate", times=1, after=1, path_contains=CASES[name].path)
-        fails_once_then_loads(db, name, sim, fault_record)
+def test_truncated_page(name: str, db: Path, fault_record: FaultRecord, sim: Any) -> None:
+    sim.faults.add("truncate", times=1, after=1, path_contains=CASES[name].path)
+    fails_once_then_loads(db, name, sim, fault_record)
 
 
 @pytest.mark.fault("plugivery", "malformed page: unknown error code")
@@ -60,36 +59,33 @@ def test_plugivery_unknown_error_code(
         ),
     ],
 )
-def test_schema_drift(
-    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source(name, monkeypatch) as sim:
-        run(db, [name])
-        if name == "pinmeto":
-            store = sorted(sim.truth())[0]
-            sim.edit_store(store, parkingSpaces=42)
-            [result] = run(db, [name])
-            assert query(
+def test_schema_drift(name: str, db: Path, fault_record: FaultRecord, sim: Any) -> None:
+    run(db, [name])
+    if name == "pinmeto":
+        store = sorted(sim.truth())[0]
+        sim.edit_store(store, parkingSpaces=42)
+        [result] = run(db, [name])
+        assert query(
+            db,
+            "select parking_spaces from pinmeto.locations where store_id = ? and _dlt_valid_to is null",
+            [store],
+        ) == [(42,)]
+    else:
+        product = sorted(sim.products)[0]
+        sim.change_price(product, msrp="call for price", warranty_years=2)  # a number turned text
+        sim.advance(0.5)
+        [result] = run(db, [name])
+        columns = {
+            r[0]
+            for r in query(
                 db,
-                "select parking_spaces from pinmeto.locations where store_id = ? and _dlt_valid_to is null",
-                [store],
-            ) == [(42,)]
-        else:
-            product = sorted(sim.products)[0]
-            sim.change_price(product, msrp="call for price", warranty_years=2)  # a number turned text
-            sim.advance(0.5)
-            [result] = run(db, [name])
-            columns = {
-                r[0]
-                for r in query(
-                    db,
-                    "select column_name from information_schema.columns "
-                    "where table_schema = 'plugivery' and table_name = 'products'",
-                )
-            }
-            assert any(c.startswith("msrp__v_") for c in columns), columns  # the type change stays visible
-        assert result.status == "succeeded", result.error
-        check(db, name, sim, fault_record, result.status)
+                "select column_name from information_schema.columns "
+                "where table_schema = 'plugivery' and table_name = 'products'",
+            )
+        }
+        assert any(c.startswith("msrp__v_") for c in columns), columns  # the type change stays visible
+    assert result.status == "succeeded", result.error
+    check(db, name, sim, fault_record, result.status)
 
 
 @pytest.mark.fault("pinnacle_cart", "data moving while paging (orders added between pages)")
@@ -127,11 +123,8 @@ MISSING_KEY_BODIES = {
         for n in MISSING_KEY_BODIES
     ],
 )
-def test_record_missing_its_key(
-    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source(name, monkeypatch) as sim:
-        run(db, [name])
-        path = "/locations" if name == "pinmeto" else "act=list&"
-        sim.faults.add("status", status=200, body=MISSING_KEY_BODIES[name], path_contains=path)
-        fails_once_then_loads(db, name, sim, fault_record, "has no")
+def test_record_missing_its_key(name: str, db: Path, fault_record: FaultRecord, sim: Any) -> None:
+    run(db, [name])
+    path = "/locations" if name == "pinmeto" else "act=list&"
+    sim.faults.add("status", status=200, body=MISSING_KEY_BODIES[name], path_contains=path)
+    fails_once_then_loads(db, name, sim, fault_record, "has no")
