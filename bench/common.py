@@ -50,6 +50,18 @@ def timed_child(args: list[str], env: dict[str, str], what: str) -> tuple[float,
     return seconds, usage.ru_maxrss / 1024, out
 
 
+def cli_env(work: Path, **settings: str) -> dict[str, str]:
+    """The environment the benches run the CLI in: the repo's config, dlt's data under `work`, `settings`."""
+    return {
+        **os.environ,
+        **settings,
+        "PYTHONPATH": str(REPO),
+        "DLT_PROJECT_DIR": str(REPO),
+        "DLT_DATA_DIR": str(work / "dlt"),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+    }
+
+
 def load_command(db: Path, *options: str) -> list[str]:
     """The argv of a quiet `python -m pipelines run --db DB --skip-models [options]` (load only)."""
     quiet = ["--log-level", "WARNING"]

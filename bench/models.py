@@ -13,7 +13,6 @@ nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, RESULTS, load_command, write_results
+from bench.common import RESULTS, bench_server, cli_env, load_command, write_results
 from bench.pinogy_sync import HEADLINE_POS, SECRETS
 from pipelines.models import build
 from pipelines.registry import SOURCES
@@ -45,25 +44,8 @@ def main() -> None:
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     with tempfile.TemporaryDirectory(prefix="bench-models-") as tmp, ExitStack() as stack:
         work = Path(tmp)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bench.pinogy_server", "--pos", str(n_pos)],
-            cwd=REPO,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        stack.callback(server.wait, 60)
-        stack.callback(lambda: server.stdin.close() if server.stdin else None)
-        assert server.stdout is not None
-        env = {
-            **os.environ,
-            **SECRETS,
-            "SOURCES__PINOGY__API_HOST": json.loads(server.stdout.readline())["url"],
-            "PYTHONPATH": str(REPO),
-            "DLT_PROJECT_DIR": str(REPO),
-            "DLT_DATA_DIR": str(work / "dlt"),
-            "RUNTIME__DLTHUB_TELEMETRY": "false",
-        }
+        server = stack.enter_context(bench_server("bench.pinogy_server", "--pos", str(n_pos)))
+        env = cli_env(work, **SECRETS, SOURCES__PINOGY__API_HOST=server["url"])
         env.update(_other_simulators(stack))
         db = work / "models.duckdb"
         print(f"models bench: loading {n_pos} POs and the other sources ...", file=sys.stderr, flush=True)

@@ -14,7 +14,6 @@ Prints a table and writes bench/results/pinogy_sync.json. Nothing here asserts a
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from bench.common import REPO, RESULTS, bench_server, control, load_command, timed_child, write_results
+from bench.common import RESULTS, bench_server, cli_env, control, load_command, timed_child, write_results
 
 HEADLINE_POS = 100_000
 # world -> the share of POs left open throughout history (None: the simulator's usual rare few)
@@ -61,15 +60,7 @@ def bench_size(n_pos: int, work: Path, world: str) -> dict[str, Any]:
     extra = ["--long-open-share", str(share)] if share else []
     with bench_server("bench.pinogy_server", "--pos", str(n_pos), *extra) as info:
         url = info["url"]
-        env = {
-            **os.environ,
-            **SECRETS,
-            "SOURCES__PINOGY__API_HOST": url,
-            "PYTHONPATH": str(REPO),
-            "DLT_PROJECT_DIR": str(REPO),
-            "DLT_DATA_DIR": str(work / "dlt"),
-            "RUNTIME__DLTHUB_TELEMETRY": "false",
-        }
+        env = cli_env(work, **SECRETS, SOURCES__PINOGY__API_HOST=url)
         db = work / f"pinogy_{world}_{n_pos}.duckdb"
         load = load_command(db, "--sources", "pinogy")
 

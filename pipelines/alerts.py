@@ -80,7 +80,9 @@ def notify(text: str) -> bool:
     return True
 
 
-def run_alert(db: Path, run_id: str | None, results: list[SourceResult], outcome: RunOutcome) -> str | None:
+def run_alert(
+    db: Path | str, run_id: str | None, results: list[SourceResult], outcome: RunOutcome
+) -> str | None:
     """Return the message for a run that needs a human, or None when every source succeeded and the
     models and tests passed."""
     lines = [f"{r.source} {r.status}: {r.error or 'no detail'}" for r in results if r.status != SUCCEEDED]
@@ -97,7 +99,7 @@ def run_alert(db: Path, run_id: str | None, results: list[SourceResult], outcome
     return "\n".join([f"{head} (exit {outcome.exit_code})", *lines])
 
 
-def staleness_alert(db: Path, rows: list[Freshness], max_age_hours: float) -> str | None:
+def staleness_alert(db: Path | str, rows: list[Freshness], max_age_hours: float) -> str | None:
     """Return the message for stale sources, or None when every source is fresh."""
     stale = [f for f in rows if f.is_stale]
     if not stale:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from pipelines.lock import LockBusy, RunLock
 from pipelines.logs import setup_logging
 from pipelines.registry import SOURCES
+from pipelines.warehouse import Warehouse, WarehouseError
 from pipelines.warehouse_file import run_checked, warn_if_readable_by_others
 
 DESCRIPTION = """Sync the retail APIs (Pinogy POS, Pinnacle Cart, Plugivery, PinMeTo) into a DuckDB warehouse.
 
 Each source loads into its own schema of the DuckDB file. Credentials come from .dlt/secrets.toml
-([sources.<name>]) or environment variables such as SOURCES__PINOGY__PASSWORD."""
+([sources.<name>]) or environment variables such as SOURCES__PINOGY__PASSWORD. The warehouse can be a
+Postgres server (or MotherDuck) instead: [warehouse] destination = "postgres" and dlt's
+[destination.postgres.credentials] (README: Another engine)."""
 
 EPILOG = """examples:
   python -m pipelines run                          # nightly: every source into warehouse.duckdb
@@ -28,6 +32,8 @@ EPILOG = """examples:
   python -m pipelines migrate-storage --db X       # once: make an older warehouse readable by DuckDB 1.4+
   python -m pipelines report --out report.html     # a self-contained HTML report
   python -m pipelines demo                         # local simulators -> demo.duckdb + demo.html
+  python -m pipelines history                      # the last runs, per source, from ops.runs
+  python -m pipelines dlt pipeline retail_pinogy info   # dlt's CLI on this warehouse's pipelines
 
 exit status: 0 when every selected source loaded (or was deferred), 1 when any failed or an SQL test
 failed, 2 on a usage error (a --db, --to or --out path that cannot be used: one line says why), 3 when
@@ -49,10 +55,20 @@ def _source_list(text: str) -> list[str]:
 
 
 def add_db_option(
-    command: argparse.ArgumentParser, what: str = "DuckDB file", default: str = WAREHOUSE
+    command: argparse.ArgumentParser, what: str = "DuckDB file", default: str | None = None
 ) -> None:
-    """Give a command the `--db FILE` option: the warehouse it works on."""
-    command.add_argument("--db", type=Path, default=Path(default), help=f"{what} (default: {default})")
+    """Give a command the `--db FILE` option: the warehouse it works on.
+
+    Without a default, no `--db` means the configured warehouse (`[warehouse] destination`; a DuckDB
+    file `warehouse.duckdb` unless configured otherwise): `resolve_warehouse` decides.
+    """
+    help_default = default or f"the configured warehouse, else {WAREHOUSE}"
+    command.add_argument(
+        "--db",
+        type=Path,
+        default=Path(default) if default else None,
+        help=f"{what} (default: {help_default})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,12 +199,65 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start local stand-ins of the APIs and load them into a fresh file.",
     )
     add_db_option(demo, default="demo.duckdb")
+
+    history = commands.add_parser(
+        "history",
+        help="the last runs and, per run, each source's status, rows, API calls and error",
+        description="Print the latest runs of ops.runs, newest first, each with its sources.",
+    )
+    add_db_option(history)
+    history.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
+    history.add_argument("--json", action="store_true", help="print them as JSON")
+
+    dlt_cli = commands.add_parser(
+        "dlt",
+        help="dlt's own CLI (dlt pipeline NAME info|trace|schema|drop ...) on this warehouse's pipelines",
+        description="Run `dlt ARGS` with --pipelines-dir set to the warehouse's dlt working directory and "
+        "the destination's credentials in dlt's environment, so `dlt pipeline retail_pinogy info`, "
+        "`trace`, `schema` and `drop` find the pipelines and act on the right database. drop, sync and "
+        "abort-packages hold the run lock meanwhile.",
+    )
+    add_db_option(dlt_cli)
+    dlt_cli.add_argument("dlt_args", nargs=argparse.REMAINDER, metavar="ARGS", help="dlt's arguments")
     return parser
+
+
+def resolve_warehouse(args: argparse.Namespace) -> None:
+    """Set `args.target` to the warehouse the command works on, and `args.db` to its file (None on a
+    server). Raise WarehouseError when the configuration names no usable warehouse."""
+    from pipelines.warehouse import Warehouse
+
+    if not hasattr(args, "db") or not _cwd_exists():  # a deleted cwd: run_checked says so in one line
+        return
+    args.target = Warehouse.from_config(args.db) if args.command != "demo" else Warehouse(path=args.db)
+    args.db = args.target.path if args.target.is_file else None
+    if args.db is None and args.command in ("sql", "migrate-storage"):
+        raise WarehouseError(
+            f"the warehouse is on {args.target.engine} ({args.target.label}), not in a DuckDB file: "
+            + (
+                "use its own SQL client (psql for Postgres)"
+                if args.command == "sql"
+                else "nothing to migrate"
+            )
+        )
+
+
+def _cwd_exists() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, args.log_format)
+    try:
+        resolve_warehouse(args)
+    except WarehouseError as exc:  # credentials missing, an unknown engine: one line naming the setting
+        logging.getLogger("retail").error("%s: %s", args.command, exc)
+        return 1
     return run_checked(args, _command)  # paths checked, files private, misuse one line (warehouse_file.py)
 
 
@@ -202,11 +271,18 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "models":
         from pipelines.runner import build_models
 
-        return build_models(args.db)
+        return build_models(args.target)
+    if args.command == "history":
+        return print_history(args.target, args.limit, args.json)
+    if args.command == "dlt":
+        from pipelines.dlt_cli import run_dlt
+
+        return run_dlt(args.target, args.dlt_args)
     if args.command == "export":
-        from pipelines.export import export_marts
         from pipelines.publish import serving_path_for
 
+        if not args.target.is_file:  # a server: BI tools and export read its marts directly
+            return _export(args.target, args.to, args.format)
         serving = serving_path_for(args.db)
         if not serving.exists():
             logging.getLogger("retail").error(
@@ -216,20 +292,14 @@ def _command(args: argparse.Namespace) -> int:
                 args.db,
             )
             return 1
-        try:
-            files = export_marts(serving, args.to, args.format)
-        except FileNotFoundError as exc:
-            logging.getLogger("retail").error("%s", exc)
-            return 1
-        print(f"exported {len(files)} marts to {args.to}")
-        return 0
+        return _export(Warehouse(path=serving), args.to, args.format)
     if args.command == "report":
         from pipelines.report import write_report
 
-        if not args.db.exists():
+        if not args.target.exists():
             logging.getLogger("retail").error("report: %s does not exist; run the nightly job first", args.db)
             return 1
-        print(f"report written to {write_report(args.db, args.out)}")
+        print(f"report written to {write_report(args.target, args.out)}")
         return 0
     if args.command == "sql":
         from pipelines.sql_shell import open_shell
@@ -240,13 +310,43 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "status":
         from pipelines.status import print_status
 
-        warn_if_readable_by_others(args.db)
-        return print_status(args.db, args.sources, args.max_age_hours, args.json, args.verbose)
+        if args.db is not None:
+            warn_if_readable_by_others(args.db)
+        return print_status(args.target, args.sources, args.max_age_hours, args.json, args.verbose)
     from pipelines.runner import dry_run, run
 
     if args.dry_run:
         return dry_run(args.sources)
-    return run(args.db, args.sources, args.full_refresh, args.skip_models, args.allow_shrink)
+    return run(args.target, args.sources, args.full_refresh, args.skip_models, args.allow_shrink)
+
+
+def _export(source: Warehouse, to: Path, fmt: str) -> int:
+    """Export the marts of `source` (the serving file, or a server's warehouse) into `to`."""
+    from pipelines.export import export_marts
+
+    try:
+        files = export_marts(source, to, fmt)
+    except FileNotFoundError as exc:
+        logging.getLogger("retail").error("%s", exc)
+        return 1
+    print(f"exported {len(files)} marts to {to}")
+    return 0
+
+
+def print_history(warehouse: Warehouse, limit: int, as_json: bool) -> int:
+    """Print the latest runs (a table, or JSON); say so when none is recorded yet."""
+    import json
+
+    from pipelines.history import format_runs, recent_runs
+
+    runs = recent_runs(warehouse, limit)
+    if as_json:
+        print(json.dumps(runs, default=str, indent=2))
+    elif runs:
+        print(format_runs(runs))
+    else:
+        print(f"no run recorded in {warehouse.label} yet")
+    return 0
 
 
 def migrate_storage(db: Path) -> int:

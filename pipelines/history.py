@@ -10,7 +10,7 @@ row counts). `select * from ops.runs order by started_at desc` is the run log.
 error line (already redacted).
 
 A warehouse written by an older version is migrated in place: missing tables are created and missing
-columns added, never dropped or rewritten.
+columns added, never dropped or rewritten. The same SQL runs on every engine (pipelines/warehouse.py).
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from pipelines.nightly import SourceResult
-from pipelines.storage import create_database
+from pipelines.warehouse import Connection, Warehouse, as_warehouse
 from sources.http import redact
 
 COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -59,7 +57,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> None:
+def migrate(con: Connection) -> None:
     """Create the `ops` tables, or add the columns an older version's tables lack."""
     con.execute("create schema if not exists ops")
     for table, columns in COLUMNS.items():
@@ -72,13 +70,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
-def record_run(db_path: Path, started_at: datetime, results: list[SourceResult]) -> str:
+def record_run(warehouse: Warehouse | Path, started_at: datetime, results: list[SourceResult]) -> str:
     """Append this run's sources to `ops.run_sources` and open its row in `ops.runs`; return the run id."""
     run_id = uuid.uuid4().hex[:12]
     now = datetime.now(UTC)
     names = [name for name, _ in COLUMNS["run_sources"]]
-    create_database(db_path)
-    with duckdb.connect(str(db_path)) as con:
+    with as_warehouse(warehouse).connect() as con:
         migrate(con)
         for r in results:
             con.execute(
@@ -117,10 +114,10 @@ class RunOutcome:
     error: str | None = None
 
 
-def finish_run(db_path: Path, run_id: str, outcome: RunOutcome) -> None:
+def finish_run(warehouse: Warehouse | Path, run_id: str, outcome: RunOutcome) -> None:
     """Close the run's row in `ops.runs` with its end time, status, and the models' and tests' results."""
     failed = outcome.tests_failed
-    with duckdb.connect(str(db_path)) as con:
+    with as_warehouse(warehouse).connect() as con:
         migrate(con)
         con.execute(
             "update ops.runs set ended_at = ?, status = ?, exit_code = ?, stop_signal = ?, "
@@ -143,6 +140,17 @@ def finish_run(db_path: Path, run_id: str, outcome: RunOutcome) -> None:
         )
 
 
+# Per source, its latest attempt (status, end, error), whatever it was: portable SQL (no arg_max).
+LATEST_ATTEMPTS = """
+select source, status, ended_at, error from (
+    select source, status, ended_at, error,
+        row_number() over (partition by source order by ended_at desc) as attempt
+    from ops.run_sources
+) as attempts
+where attempt = 1
+"""
+
+
 @dataclass
 class Freshness:
     source: str
@@ -154,23 +162,21 @@ class Freshness:
     last_error: str | None = None  # the latest attempt's error line (a deferral says why)
 
 
-def freshness(db_path: Path, sources: list[str], max_age_hours: float) -> list[Freshness]:
+def freshness(warehouse: Warehouse | Path, sources: list[str], max_age_hours: float) -> list[Freshness]:
     """Return, per source, its last successful (or deferred) load, its age, whether it is stale, and its
     latest attempt with that attempt's error."""
+    warehouse = as_warehouse(warehouse)
     last: dict[str, datetime] = {}
     latest: dict[str, tuple[Any, ...]] = {}
-    if db_path.exists():
-        with duckdb.connect(str(db_path), read_only=True) as con:
+    if warehouse.exists():
+        with warehouse.connect(read_only=True) as con:
             if _has_table(con, "run_sources"):
-                rows = con.execute(
+                rows = con.fetchall(
                     "select source, max(ended_at) from ops.run_sources "
                     "where status in ('succeeded', 'deferred') group by source"
-                ).fetchall()
+                )
                 last = {source: ended for source, ended in rows}
-                attempts = con.execute(
-                    "select source, arg_max(status, ended_at), max(ended_at), arg_max(error, ended_at) "
-                    "from ops.run_sources group by source"
-                ).fetchall()
+                attempts = con.fetchall(LATEST_ATTEMPTS)
                 latest = {row[0]: row[1:] for row in attempts}
     now = datetime.now(UTC)
     out = []
@@ -182,11 +188,12 @@ def freshness(db_path: Path, sources: list[str], max_age_hours: float) -> list[F
     return out
 
 
-def last_run(db_path: Path) -> dict[str, Any] | None:
+def last_run(warehouse: Warehouse | Path) -> dict[str, Any] | None:
     """Return the latest finished run of `ops.runs` as a dict, or None when there is none."""
-    if not db_path.exists():
+    warehouse = as_warehouse(warehouse)
+    if not warehouse.exists():
         return None
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         if not _has_table(con, "runs"):
             return None
         cursor = con.execute(
@@ -203,9 +210,63 @@ def last_run(db_path: Path) -> dict[str, Any] | None:
     return run
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = con.execute(
+def _has_table(con: Connection, table: str) -> bool:
+    found = con.fetchone(
         "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = ?",
         [table],
-    ).fetchone()
+    )
     return bool(found and found[0])
+
+
+def recent_runs(warehouse: Warehouse | Path, limit: int = 10) -> list[dict[str, Any]]:
+    """Return the latest `limit` runs of `ops.runs`, newest first, each with its sources' rows and errors."""
+    warehouse = as_warehouse(warehouse)
+    if not warehouse.exists():
+        return []
+    with warehouse.connect(read_only=True) as con:
+        if not _has_table(con, "runs"):
+            return []
+        cursor = con.execute(
+            "select run_id, started_at, ended_at, status, exit_code, models_built, tests_failed "
+            "from ops.runs order by started_at desc limit ?",
+            [limit],
+        )
+        names = [d[0] for d in cursor.description or []]
+        runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        ids = [run["run_id"] for run in runs]
+        sources = con.fetchall(
+            "select run_id, source, status, rows_total, api_calls, error from ops.run_sources "
+            "where run_id = any(?) order by source",
+            [ids],
+        )
+    for run in runs:
+        run["sources"] = [
+            {"source": s, "status": st, "rows": rows, "api_calls": calls, "error": error}
+            for run_id, s, st, rows, calls, error in sources
+            if run_id == run["run_id"]
+        ]
+    return runs
+
+
+def format_runs(runs: list[dict[str, Any]]) -> str:
+    """Return the runs as a table for people: one line per run, one indented line per source."""
+    lines = [
+        f"{'run':<12} {'started (UTC)':<19} {'status':<11} {'exit':>4} {'models':>6} {'failed tests':>12}"
+    ]
+    for run in runs:
+        started = run["started_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(
+            f"{run['run_id']:<12} {started:<19} {run['status']:<11} {_dash(run['exit_code']):>4} "
+            f"{_dash(run['models_built']):>6} {_dash(run['tests_failed']):>12}"
+        )
+        for s in run["sources"]:
+            error = f"  {s['error']}" if s["error"] else ""
+            lines.append(
+                f"  {s['source']:<14} {s['status']:<11} {s['rows'] or 0:>9} rows "
+                f"{s['api_calls'] or 0:>6} calls{error}"
+            )
+    return "\n".join(lines)
+
+
+def _dash(value: Any) -> str:
+    return "-" if value is None else str(value)

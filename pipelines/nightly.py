@@ -1,12 +1,13 @@
-"""Run the selected sources one after another into one DuckDB file, each in its own schema.
+"""Run the selected sources one after another into one warehouse, each in its own schema.
 
 One failing source never stops the others; the run's exit status says whether all succeeded.
 A stop signal does: under `stop_signals()`, SIGTERM or SIGINT makes the current source stop at dlt's next
 safe point (the next extracted item, or between normalize/load jobs), and no further source starts. A load
 package left pending is finished by the next run, as after a kill. A second signal stops at once.
-Each source has its own dlt pipeline (`retail_<source>`) whose working directory sits beside the
-DuckDB file, so two warehouses never share incremental state; if that directory is lost, dlt restores
-the state from the warehouse itself.
+Each source has its own dlt pipeline (`retail_<source>`) whose working directory belongs to the warehouse
+(beside a DuckDB file, or `[warehouse] pipelines_dir`), so two warehouses never share incremental state;
+if that directory is lost, dlt restores the state from the warehouse itself. The destination is the
+warehouse's (`Warehouse.from_config`: DuckDB, Postgres or MotherDuck).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
-import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.exceptions import SignalReceivedException
 from dlt.common.runtime import signals
@@ -30,7 +30,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.logs import first_line, protect_dlt_logger
 from pipelines.registry import SOURCES, SourceSpec
 from pipelines.sql_names import quote_dlt_load_paths, quoted
-from pipelines.storage import create_database
+from pipelines.warehouse import Warehouse, as_warehouse
 from pipelines.warehouse_file import delete_completed_load_packages
 from sources.http import CallCounter, SourceError, redact
 from sources.integrity import take_notes
@@ -77,28 +77,29 @@ def signal_name(code: int) -> str:
 
 
 def pipelines_dir_for(db_path: Path) -> Path:
-    """Return the dlt working directory that belongs to this warehouse file."""
-    return db_path.parent / f".{db_path.stem}.dlt"
+    """Return the dlt working directory that belongs to this warehouse file (by default)."""
+    return Warehouse(path=db_path).working_dir
 
 
-def make_pipeline(source: str, db_path: Path) -> dlt.Pipeline:
+def make_pipeline(source: str, warehouse: Warehouse | Path) -> dlt.Pipeline:
+    """Return the dlt pipeline `retail_<source>` loading into `warehouse` (or a DuckDB file's path)."""
+    warehouse = as_warehouse(warehouse)
     delete_completed_load_packages()
     quote_dlt_load_paths()
-    create_database(db_path)  # before dlt creates it in a format older DuckDBs cannot read
     pipeline = dlt.pipeline(
         pipeline_name=f"retail_{source}",
-        destination=dlt.destinations.duckdb(str(db_path)),
+        destination=warehouse.destination(),
         dataset_name=source,
-        pipelines_dir=str(pipelines_dir_for(db_path)),
+        pipelines_dir=str(warehouse.working_dir),
     )
     protect_dlt_logger()  # dlt sets up its log handler lazily, with the first pipeline
     return pipeline
 
 
 def run_sources(
-    db_path: Path, names: list[str], full_refresh: bool = False, allow_shrink: bool = False
+    warehouse: Warehouse | Path, names: list[str], full_refresh: bool = False, allow_shrink: bool = False
 ) -> list[SourceResult]:
-    """Load each named source into `db_path`; return one result per source run, failures included.
+    """Load each named source into `warehouse`; return one result per source run, failures included.
 
     After a stop signal no further source starts: the results end with the interrupted one.
     """
@@ -108,25 +109,26 @@ def run_sources(
         if code:
             log.warning("run: stopped by %s; not starting %s", signal_name(code), name)
             continue
-        results.append(run_source(SOURCES[name], db_path, full_refresh, allow_shrink))
+        results.append(run_source(SOURCES[name], warehouse, full_refresh, allow_shrink))
     return results
 
 
 def run_source(
-    spec: SourceSpec, db_path: Path, full_refresh: bool, allow_shrink: bool = False
+    spec: SourceSpec, warehouse: Warehouse | Path, full_refresh: bool, allow_shrink: bool = False
 ) -> SourceResult:
+    warehouse = as_warehouse(warehouse)
     result = SourceResult(spec.name, started_at=datetime.now(UTC))
     take_notes(spec.name)
     started, counter = time.monotonic(), CallCounter()  # the source's session counts into it
     log.info(
         "%s: loading into %s (schema %s)%s",
         spec.name,
-        db_path,
+        warehouse.label,
         spec.name,
         " with a full refresh" if full_refresh else "",
     )
     try:
-        pipeline = make_pipeline(spec.name, db_path)
+        pipeline = make_pipeline(spec.name, warehouse)
         pipeline = _finish_interrupted_load(pipeline, spec.name)
         source = spec.build(full_refresh, allow_shrink, counter=counter)
         info = pipeline.run(source)
@@ -237,20 +239,21 @@ def _root_cause(exc: BaseException) -> BaseException:
     return seen
 
 
-def table_totals(db_path: Path, schemas: list[str]) -> dict[str, dict[str, int]]:
+def table_totals(warehouse: Warehouse | Path, schemas: list[str]) -> dict[str, dict[str, int]]:
     """Return {schema: {table: rows}} for the data tables now in the warehouse."""
+    warehouse = as_warehouse(warehouse)
     totals: dict[str, dict[str, int]] = {}
-    if not db_path.exists():
+    if not warehouse.exists():
         return totals
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        rows = con.execute(
+    with warehouse.connect(read_only=True) as con:
+        rows = con.fetchall(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema = any(?) and table_name not like '\\_dlt%' escape '\\' "
             "order by 1, 2",
             [schemas],
-        ).fetchall()
+        )
         for schema, table in rows:
-            count = con.execute(f"select count(*) from {quoted(schema, table)}").fetchone()
+            count = con.fetchone(f"select count(*) from {quoted(schema, table)}")
             totals.setdefault(schema, {})[table] = int(count[0]) if count else 0
     return totals
 

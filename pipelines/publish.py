@@ -13,6 +13,10 @@ What it holds:
 
 Where: `<warehouse stem>.serving.duckdb` beside the warehouse, or `[serving] file` in
 `.dlt/config.toml` (env `SERVING__FILE`).
+
+On a server (Postgres, MotherDuck) there is no serving file: readers never block the night's writer
+there, and the marts swap in one transaction, so BI tools read `analytics` on the server itself. Publishing
+then only (re)creates the view `ops.source_freshness` beside the history, and says so.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ from pathlib import Path
 import dlt
 import duckdb
 
+from pipelines.logs import first_line
 from pipelines.sql_names import quoted
 from pipelines.storage import STORAGE_VERSION, StorageError, attach_new, remove_with_wal, replace_file
+from pipelines.warehouse import DUCKDB, Warehouse, as_warehouse, engine_errors
 from pipelines.warehouse_file import set_reader_mode
 
 log = logging.getLogger("retail.publish")
 
 MART_SCHEMA = "analytics"
+RUNS = "warehouse.ops.run_sources"
 
 FRESHNESS_DDL = """
 create table serving.ops.source_freshness (
@@ -44,17 +51,24 @@ create table serving.ops.source_freshness (
     last_run_error varchar
 )
 """
+# Per source: its last successful load, and its latest run with that run's status and error (portable SQL).
 FRESHNESS = """
-insert into serving.ops.source_freshness
 select
-    source,
-    max(ended_at) filter (where status in ('succeeded', 'deferred')) as last_loaded_at,
-    max(ended_at) as last_run_at,
-    arg_max(status, ended_at) as last_run_status,
-    arg_max(error, ended_at) as last_run_error
-from warehouse.ops.run_sources
-group by source
-order by source
+    loads.source,
+    loads.last_loaded_at,
+    latest.ended_at as last_run_at,
+    latest.status as last_run_status,
+    latest.error as last_run_error
+from (
+    select source, max(ended_at) filter (where status in ('succeeded', 'deferred')) as last_loaded_at
+    from {runs} group by source
+) as loads
+join (
+    select source, status, ended_at, error,
+        row_number() over (partition by source order by ended_at desc) as attempt
+    from {runs}
+) as latest on latest.source = loads.source and latest.attempt = 1
+order by loads.source
 """
 
 
@@ -97,7 +111,7 @@ def publish(db_path: Path, serving_path: Path | None = None) -> Published:
         replace_file(partial, target)
     except NothingToPublish:
         raise
-    except (duckdb.Error, OSError, StorageError) as exc:
+    except (duckdb.Error, OSError, StorageError) as exc:  # the serving file is DuckDB's
         with contextlib.suppress(OSError):
             remove_with_wal(partial)
         raise StorageError(
@@ -108,7 +122,7 @@ def publish(db_path: Path, serving_path: Path | None = None) -> Published:
 
 
 def _write(db_path: Path, partial: Path) -> list[str]:
-    with duckdb.connect() as con:
+    with Warehouse(DUCKDB).connect() as con:  # in memory, with the warehouse and the new file attached
         con.execute("attach ? as warehouse (read_only)", [str(db_path)])
         marts = [
             r[0]
@@ -135,7 +149,7 @@ def _write(db_path: Path, partial: Path) -> list[str]:
             "and schema_name = 'ops' and table_name = 'run_sources'"
         ).fetchone()
         if has_history and has_history[0]:
-            con.execute(FRESHNESS)
+            con.execute("insert into serving.ops.source_freshness " + FRESHNESS.format(runs=RUNS))
         con.execute(
             "create table serving.ops.published as select ?::timestamptz as published_at, "
             "? as warehouse, ? as storage_version, ? as marts",
@@ -145,13 +159,33 @@ def _write(db_path: Path, partial: Path) -> list[str]:
     return marts
 
 
-def publish_or_explain(db_path: Path) -> int:
+def publish_or_explain(warehouse: Warehouse | Path) -> int:
     """Publish after a passing build; print the line; on failure log one line and return 1."""
+    warehouse = as_warehouse(warehouse)
+    if not warehouse.is_file or warehouse.path is None:
+        return _freshness_view(warehouse)
     try:
-        print(publish(db_path).summary())
+        print(publish(warehouse.path).summary())
     except NothingToPublish as exc:
         log.warning("%s", exc)
     except StorageError as exc:
         log.error("%s", exc)
         return 1
+    return 0
+
+
+def _freshness_view(warehouse: Warehouse) -> int:
+    """On a server: (re)create `ops.source_freshness` for BI tools reading it directly; say why no file."""
+    try:
+        with warehouse.connect() as con:
+            if "ops.run_sources" in con.relations(["ops"]):
+                view = FRESHNESS.format(runs="ops.run_sources")
+                con.execute(f"create or replace view ops.source_freshness as {view}")
+    except engine_errors() as exc:
+        log.error("publish: cannot create ops.source_freshness on %s: %s", warehouse.label, first_line(exc))
+        return 1
+    print(
+        f"no serving file on {warehouse.engine}: BI tools read the analytics schema on {warehouse.label} "
+        "directly (ops.source_freshness says how fresh it is)"
+    )
     return 0

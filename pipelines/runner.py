@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from pipelines.alerts import notify, run_alert
 from pipelines.history import RunOutcome, finish_run, record_run
-from pipelines.lock import LockBusy, RunLock
+from pipelines.lock import LockBusy, run_lock
+from pipelines.logs import first_line
 from pipelines.models import ModelError, build
 from pipelines.nightly import (
     format_summary,
@@ -30,7 +30,7 @@ from pipelines.nightly import (
 )
 from pipelines.publish import publish_or_explain
 from pipelines.registry import SOURCES
-from pipelines.warehouse import DUCKDB, Warehouse
+from pipelines.warehouse import Warehouse, as_warehouse, engine_errors
 from pipelines.warehouse_file import describe_duckdb_error, probe_writable
 from sources.http import SourceError, redact
 
@@ -57,29 +57,41 @@ def dry_run(sources: list[str]) -> int:
 
 
 def run(
-    db: Path, sources: list[str], full_refresh: bool, skip_models: bool, allow_shrink: bool = False
+    db: Warehouse | Path,
+    sources: list[str],
+    full_refresh: bool,
+    skip_models: bool,
+    allow_shrink: bool = False,
 ) -> int:
-    """The nightly job: lock the warehouse, then `run_locked`; exit 3 when another run holds it."""
+    """The nightly job: lock the warehouse (a DuckDB file's path, or any Warehouse), then `run_locked`;
+    exit 3 when another run holds it (a lock file, or on Postgres an advisory lock)."""
+    warehouse = as_warehouse(db)
     try:
-        with RunLock(db):
-            return run_locked(db, sources, full_refresh, skip_models, allow_shrink)
+        with run_lock(warehouse):
+            return run_locked(warehouse, sources, full_refresh, skip_models, allow_shrink)
     except LockBusy as exc:
         log.error("run: %s; this run exits without loading", exc)
         return 3
 
 
 def run_locked(
-    db: Path, sources: list[str], full_refresh: bool, skip_models: bool, allow_shrink: bool = False
+    db: Warehouse | Path,
+    sources: list[str],
+    full_refresh: bool,
+    skip_models: bool,
+    allow_shrink: bool = False,
 ) -> int:
     """Load, record the run, build the models, summarise; the caller holds the run lock on `db`.
 
     SIGTERM/SIGINT stop it at the next safe point: no further source or model starts, the history says
     interrupted, and the exit status is 128 + the signal (143, 130).
     """
+    db = as_warehouse(db)
     try:
         with stop_signals():
             # A program holding the file open: one line naming its PID, before any API call.
-            probe_writable(db)
+            if db.is_file and db.path is not None:
+                probe_writable(db.path)
             started, started_at = time.monotonic(), datetime.now(UTC)
             results = run_sources(db, sources, full_refresh=full_refresh, allow_shrink=allow_shrink)
             run_id = _record(db, started_at, results)
@@ -96,18 +108,28 @@ def run_locked(
         return 128 + code
 
 
-def _record(db: Path, started_at: datetime, results: list[Any]) -> str | None:
+def _record(db: Warehouse, started_at: datetime, results: list[Any]) -> str | None:
     """Append the run to the history; return its id, or None (said in one line) when the file is busy."""
     try:
         return record_run(db, started_at, results)
-    except duckdb.Error as exc:
-        line, _ = describe_duckdb_error(db, exc)  # names the PID when a program holds it; no guessing
-        log.error("run history: cannot write ops.run_sources: %s", line)
+    except engine_errors() as exc:
+        log.error("run history: cannot write ops.run_sources: %s", _describe(db, exc))
         return None
 
 
+def _describe(db: Warehouse, exc: BaseException) -> str:
+    """One line for a warehouse error: DuckDB's lock errors name the PID holding the file; no guessing."""
+    if db.is_file:
+        return describe_duckdb_error(db.path, exc)[0]  # type: ignore[arg-type]
+    return f"{db.label}: {type(exc).__name__}: {first_line(exc)}"
+
+
 def _finish_run(
-    db: Path, run_id: str | None, results: list[Any], status: int, models: tuple[int, Any, str | None] | None
+    db: Warehouse,
+    run_id: str | None,
+    results: list[Any],
+    status: int,
+    models: tuple[int, Any, str | None] | None,
 ) -> int:
     """Close the run's history row (models, tests, status), alert if a human is needed; return the exit."""
     stop = stop_requested()
@@ -133,17 +155,16 @@ def _finish_run(
     if run_id is not None:
         try:
             finish_run(db, run_id, outcome)
-        except duckdb.Error as exc:
-            line, _ = describe_duckdb_error(db, exc)
-            log.error("run history: cannot write ops.runs: %s", line)
+        except engine_errors() as exc:
+            log.error("run history: cannot write ops.runs: %s", _describe(db, exc))
             run_id, status = None, max(status, 1)
-    message = run_alert(db, run_id, results, outcome)
+    message = run_alert(db.label, run_id, results, outcome)
     if message:
         notify(message)
     return status
 
 
-def build_models(db: Path) -> int:
+def build_models(db: Warehouse | Path) -> int:
     """Build the models and print their summary; publish the serving file when every SQL test passes.
 
     Return 1 when a model or an SQL test fails, or the serving file cannot be written.
@@ -151,10 +172,10 @@ def build_models(db: Path) -> int:
     return _build_models(db)[0]
 
 
-def _build_models(db: Path) -> tuple[int, Any, str | None]:
+def _build_models(db: Warehouse | Path) -> tuple[int, Any, str | None]:
     """`build_models`, returning also the build report (None if a model failed) and that model's error."""
     try:
-        report = build(Warehouse(DUCKDB, path=db))
+        report = build(as_warehouse(db))
     except ModelError as exc:
         print(str(exc))
         return 1, None, str(exc)

@@ -9,13 +9,19 @@ from typing import Any
 
 from pipelines.alerts import notify, staleness_alert
 from pipelines.history import freshness, last_run
+from pipelines.warehouse import Warehouse, as_warehouse
 
 
 def print_status(
-    db: Path, sources: list[str], max_age_hours: float, as_json: bool = False, verbose: bool = False
+    db: Warehouse | Path,
+    sources: list[str],
+    max_age_hours: float,
+    as_json: bool = False,
+    verbose: bool = False,
 ) -> int:
     """Say nothing and return 0 when every source is fresh and the last run's SQL tests passed; else print
     each source's last load, age and last error, alert, and return 1. `as_json` always prints."""
+    db = as_warehouse(db)
     rows = freshness(db, sources, max_age_hours)
     run = last_run(db)
     stale = [f.source for f in rows if f.is_stale]
@@ -59,7 +65,7 @@ def print_status(
         logging.getLogger("retail").warning(
             "stale sources (older than %.0f h): %s", max_age_hours, ", ".join(stale)
         )
-        message = staleness_alert(db, rows, max_age_hours)
+        message = staleness_alert(db.label, rows, max_age_hours)
         if message:
             notify(message)
     return 1 if trouble else 0

@@ -19,23 +19,19 @@ import duckdb
 
 from pipelines.sql_names import quoted
 
-# The oldest DuckDB that must open our files. DuckDB 1.4 is the oldest release dlt offers every merge
-# strategy with, and the one BI drivers (and `duckdb-cli`, `duckdb-ext-*` wheels) bundle today.
-STORAGE_VERSION = "v1.4.0"
+# STORAGE_VERSION: the oldest DuckDB that must open our files. DuckDB 1.4 is the oldest release dlt offers
+# every merge strategy with, and the one BI drivers (and `duckdb-cli`, `duckdb-ext-*` wheels) bundle today.
+# It and `create_database` live with the warehouse interface, the one place that opens DuckDB.
+from pipelines.warehouse import DUCKDB, STORAGE_VERSION, Connection, Warehouse, create_database
+
+__all__ = ["STORAGE_VERSION", "create_database"]
 
 
 class StorageError(RuntimeError):
     """A DuckDB file cannot be created, read or migrated; the message is one line naming the fix."""
 
 
-def create_database(path: Path) -> None:
-    """Create an empty DuckDB file at `path` in the compatible format; leave an existing file alone."""
-    if path.exists():
-        return
-    duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION}).close()
-
-
-def attach_new(con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
+def attach_new(con: Connection, path: Path, alias: str) -> None:
     """Attach a new DuckDB file at `path` as `alias`, created in the compatible format."""
     con.execute(f"attach ? as {alias} (storage_version '{STORAGE_VERSION}')", [str(path)])
 
@@ -43,11 +39,11 @@ def attach_new(con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
 def storage_version(path: Path) -> str:
     """Return the oldest DuckDB release that reads `path`, as DuckDB reports it (e.g. "v1.4.0+")."""
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            row = con.execute(
+        with Warehouse(DUCKDB, path=path).connect(read_only=True) as con:
+            row = con.fetchone(
                 "select tags['storage_version'] from duckdb_databases() "
                 "where database_name = current_database()"
-            ).fetchone()
+            )
     except duckdb.Error as exc:
         raise StorageError(f"storage: cannot open {path}: {str(exc).splitlines()[0]}") from None
     return str(row[0]) if row and row[0] else "unknown"
@@ -89,7 +85,7 @@ def migrate(db_path: Path) -> str:
     # Fold a leftover write-ahead log into the file first: the WAL belongs to the old file, and one
     # left beside the new file would be replayed into it.
     try:
-        with duckdb.connect(str(db_path)) as con:
+        with Warehouse(DUCKDB, path=db_path).connect() as con:
             con.execute("checkpoint")
     except duckdb.Error as exc:
         raise StorageError(
@@ -99,7 +95,7 @@ def migrate(db_path: Path) -> str:
     partial = db_path.with_name(f".{db_path.name}.migrating")
     remove_with_wal(partial)
     try:
-        with duckdb.connect() as con:
+        with Warehouse(DUCKDB).connect() as con:
             con.execute("attach ? as old (read_only)", [str(db_path)])
             attach_new(con, partial, "new")
             con.execute("copy from database old to new")
@@ -119,7 +115,7 @@ def migrate(db_path: Path) -> str:
     )
 
 
-def _check_same_rows(con: duckdb.DuckDBPyConnection) -> None:
+def _check_same_rows(con: Connection) -> None:
     tables = con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = 'old' order by 1, 2"
     ).fetchall()

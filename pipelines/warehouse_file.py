@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.logs import first_line, warn_if_secrets_readable
+from pipelines.warehouse import WarehouseError, engine_errors
 
 log = logging.getLogger("retail")
 
@@ -59,10 +60,16 @@ def run_checked(args: argparse.Namespace, command: Callable[[argparse.Namespace]
     except PathError as exc:
         log.error("%s: %s", name, exc)
         return EXIT_USAGE
+    except WarehouseError as exc:  # a server that cannot be reached, credentials missing: one line
+        log.error("%s: %s", name, exc)
+        return 1
     except duckdb.Error as exc:
         line, busy = describe_duckdb_error(getattr(args, "db", None), exc)
         log.error("%s: %s", name, line)
         return EXIT_BUSY if busy else 1
+    except engine_errors() as exc:  # a server's error (DuckDB's are above): one line, no traceback
+        log.error("%s: %s: %s", name, type(exc).__name__, first_line(exc))
+        return 1
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         log.error("%s: %s%s; check the path and its permissions", name, where, exc.strerror or exc)
@@ -250,8 +257,11 @@ def warn_if_readable_by_others(db: Path) -> bool:
 
 def probe_writable(db: Path) -> None:
     """Open an existing warehouse to write and close it: DuckDB raises its lock error if a program has it."""
+    from pipelines.warehouse import Warehouse
+
     if db.exists():
-        duckdb.connect(str(db)).close()
+        with Warehouse(path=db).connect():
+            pass
 
 
 def delete_completed_load_packages() -> None:

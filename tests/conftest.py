@@ -16,11 +16,13 @@ import pytest
 
 from pipelines.nightly import SourceResult, run_sources
 from pipelines.registry import SOURCES
+from pipelines.warehouse import Warehouse
 from simulators.base import ISSUED_SECRETS
 from simulators.pinmeto import PinmetoSimulator
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from simulators.pinogy import PinogySimulator
 from simulators.plugivery import PlugiverySimulator
+from tests.postgres_server import PASSWORD as POSTGRES_PASSWORD
 
 REPO = Path(__file__).resolve().parent.parent
 pytest.register_assert_rewrite("tests.read_faults", "tests.fault_matrix")  # plugins of test modules
@@ -67,7 +69,7 @@ def no_secret_leaks(isolated_dlt: Path, caplog: pytest.LogCaptureFixture) -> Ite
     secrets = {
         v for k, v in os.environ.items() if SECRET_ENV.match(k) and len(v) >= 6 and v.startswith("TEST-")
     }
-    secrets |= ISSUED_SECRETS
+    secrets |= ISSUED_SECRETS | {POSTGRES_PASSWORD}
     leaks = [f"log: {s}" for s in secrets if s in caplog.text]
     for path in isolated_dlt.rglob("*"):
         if path.is_file() and path.stat().st_size < 200_000_000:
@@ -107,7 +109,11 @@ def run(db: Path, sources: list[str], full_refresh: bool = False) -> list[Source
     return run_sources(db, sources, full_refresh=full_refresh)
 
 
-def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+def query(db: Path | Warehouse, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run `sql` (DuckDB dialect) on a DuckDB file or any Warehouse, read-only; return its rows."""
+    if isinstance(db, Warehouse):
+        with db.connect(read_only=True) as con:
+            return con.fetchall(sql, params or [])
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
 

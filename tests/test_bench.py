@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
+from pipelines.models import MODEL_SCHEMAS, RAW_SCHEMAS, discover
 from tests.conftest import REPO
 
 
@@ -68,3 +70,12 @@ def test_api_economy_bench_counts_every_source_against_its_minimum(tmp_path) -> 
     assert cart_night["GetOrders"] == cart_minimum["quiet night minimum"]["GetOrders"]
     assert "GetOrderCount" not in cart_night
     assert report["plugivery"]["quiet night"]["by_call"].get("get (read)", 0) == 0  # nothing changed upstream
+
+
+def test_the_dbt_project_reads_every_relation_through_ref_or_source(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run_bench("bench.dbt_project", str(tmp_path / "dbt"))
+    models = list((tmp_path / "dbt" / "models").rglob("*.sql"))
+    assert len(models) == sum(1 for m in discover().values() if m.kind != "seed")
+    schemas = "|".join((*RAW_SCHEMAS, *MODEL_SCHEMAS.values()))
+    for path in (*models, *(tmp_path / "dbt" / "tests").glob("*.sql")):
+        assert not re.search(rf"(?i)\b(from|join)\s+({schemas})\.", path.read_text()), path.name

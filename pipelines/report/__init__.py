@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 from pipelines.report.page import CSS, CURRENCY, esc
 from pipelines.report.sections import hours_section, map_section, margin_section, stock_section
 from pipelines.report.spend import spend_section
+from pipelines.warehouse import Connection, Warehouse, as_warehouse, engine_errors, is_missing_relation
 
 # A source loaded longer ago than this is flagged stale: a nightly run plus slack (as `status` defaults).
 STALE_AFTER_HOURS = 26.0
@@ -37,22 +36,35 @@ class SourceFreshness:
     last_run_at: datetime
 
 
-def source_freshness(con: duckdb.DuckDBPyConnection) -> list[SourceFreshness]:
+def source_freshness(con: Connection) -> list[SourceFreshness]:
     """Return each source's last load and latest run from `ops.run_sources`, [] without a run history."""
     # Only the columns named here are read, so columns added to the history later change nothing; a run
     # still under way (no end yet, should the history record starts) does not count.
     try:
-        got = con.execute(
-            "select source, max(ended_at) filter (where status in ('succeeded', 'deferred')), "
-            "arg_max(status, ended_at), max(ended_at) from ops.run_sources where ended_at is not null "
-            "group by source order by source"
-        ).fetchall()
-    except (duckdb.CatalogException, duckdb.BinderException):
-        return []
+        loaded = dict(
+            con.fetchall(
+                "select source, max(ended_at) from ops.run_sources where ended_at is not null "
+                "and status in ('succeeded', 'deferred') group by source"
+            )
+        )
+        latest = con.fetchall(
+            "select source, status, ended_at from (select source, status, ended_at, row_number() over "
+            "(partition by source order by ended_at desc) as attempt from ops.run_sources "
+            "where ended_at is not null) as attempts where attempt = 1 order by source"
+        )
+    except engine_errors() as exc:
+        if is_missing_relation(exc, columns=True):
+            return []
+        raise
     # DuckDB hands timestamptz back in the session's time zone; the header speaks UTC.
     return [
-        SourceFreshness(source, ok.astimezone(UTC) if ok else None, status, last.astimezone(UTC))
-        for source, ok, status, last in got
+        SourceFreshness(
+            source,
+            loaded[source].astimezone(UTC) if loaded.get(source) else None,
+            status,
+            last.astimezone(UTC),
+        )
+        for source, status, last in latest
     ]
 
 
@@ -82,10 +94,11 @@ def freshness_header(rows: list[SourceFreshness], now: datetime) -> str:
     return f'<ul class="fresh" aria-label="data freshness per source">{"".join(items)}</ul>'
 
 
-def build_report(db_path: Path) -> str:
+def build_report(warehouse: Warehouse | Path) -> str:
     """Return the whole report as one HTML document."""
+    warehouse = as_warehouse(warehouse)
     now = datetime.now(UTC)
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         header = freshness_header(source_freshness(con), now)
         sections = [
             spend_section(con),
@@ -99,15 +112,19 @@ def build_report(db_path: Path) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Retail report</title><style>{CSS}</style></head><body>"
         f'<header><h1>Retail report</h1><p class="sub">Built {now:%d %b %Y %H:%M} UTC from '
-        f"{esc(db_path.name)}. All amounts in US dollars ({CURRENCY}).</p>{header}</header>"
+        f"{esc(_name(warehouse))}. All amounts in US dollars ({CURRENCY}).</p>{header}</header>"
         f"{''.join(sections)}</body></html>"
     )
 
 
-def write_report(db_path: Path, out: Path) -> Path:
+def _name(warehouse: Warehouse) -> str:
+    return warehouse.path.name if warehouse.is_file and warehouse.path else warehouse.label
+
+
+def write_report(warehouse: Warehouse | Path, out: Path) -> Path:
     """Write the report to `out` (atomically) and return it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(build_report(db_path), encoding="utf-8")
+    partial.write_text(build_report(warehouse), encoding="utf-8")
     partial.replace(out)
     return out

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import duckdb
+from pipelines.warehouse import Connection, engine_errors, is_missing_relation
 
 # None of the four APIs names a currency; every store is in the US (Pinogy's and PinMeTo's addresses).
 CURRENCY = "USD"
@@ -88,14 +88,14 @@ def month(value: date) -> str:
     return f"{value:%b %Y}"
 
 
-def rows(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
-) -> list[tuple[Any, ...]] | None:
+def rows(con: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]] | None:
     """Return the query's rows, or None when a relation it reads has not been built."""
     try:
-        return con.execute(sql, list(params)).fetchall()
-    except duckdb.CatalogException:
-        return None
+        return con.fetchall(sql, list(params))
+    except engine_errors() as exc:
+        if is_missing_relation(exc):
+            return None
+        raise
 
 
 def table(headers: Sequence[str], body: Sequence[Sequence[Any]], classes: Sequence[str] = ()) -> str:

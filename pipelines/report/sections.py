@@ -6,10 +6,9 @@ from datetime import date, time
 from statistics import median
 from typing import Any
 
-import duckdb
-
 from pipelines.report.page import CURRENCY, day, esc, missing, money, rows, section, table
 from pipelines.report.svg import cover_axis, cover_bar, data_bar, nice_top, swatch
+from pipelines.warehouse import Connection
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 TOP_MARGINS = 15
@@ -17,17 +16,18 @@ TOP_MAP = 25
 CLOSEST_TO_EMPTY = 15
 
 
-def margin_section(con: duckdb.DuckDBPyConnection) -> str:
+def margin_section(con: Connection) -> str:
     title = f"Top {TOP_MARGINS} products by margin per unit ({CURRENCY})"
     # A product bought from several suppliers has a row per supplier: its current margin is the one over
     # the cost it was last bought at.
     got = rows(
         con,
-        "select product_name, coalesce(supplier_name, 'catalogue (never bought)'), web_price, "
-        "coalesce(last_purchase_cost, catalog_cost), margin, margin_pct from analytics.product_margin "
-        "where margin is not null "
-        "qualify row_number() over (partition by product_key "
-        "order by last_purchased_at desc nulls last, supplier_key) = 1 order by margin desc, product_name",
+        "select product_name, supplier, web_price, cost, margin, margin_pct from ("
+        "select product_name, coalesce(supplier_name, 'catalogue (never bought)') as supplier, web_price, "
+        "coalesce(last_purchase_cost, catalog_cost) as cost, margin, margin_pct, row_number() over ("
+        "partition by product_key order by last_purchased_at desc nulls last, supplier_key) as pick "
+        "from analytics.product_margin where margin is not null"
+        ") as current_margins where pick = 1 order by margin desc, product_name",
     )
     if got is None:
         return missing("margin", title, "product_margin")
@@ -63,7 +63,7 @@ def margin_section(con: duckdb.DuckDBPyConnection) -> str:
     return section("margin", title, sub, table(headers, body, ["", "", "num", "num", "num", "num"]))
 
 
-def map_section(con: duckdb.DuckDBPyConnection) -> str:
+def map_section(con: Connection) -> str:
     title = "MAP violations: web prices below the minimum advertised price"
     got = rows(
         con,
@@ -102,15 +102,15 @@ def map_section(con: duckdb.DuckDBPyConnection) -> str:
     return section("map", title, sub, content)
 
 
-def stock_section(con: duckdb.DuckDBPyConnection) -> str:
+def stock_section(con: Connection) -> str:
     title = "Stock cover: products closest to running out, and what to reorder"
     # Every product that needs reordering, and at least the CLOSEST_TO_EMPTY lowest covers.
     got = rows(
         con,
         "select product_name, qty_on_hand, units_per_day, days_of_cover, reorder_point_days, needs_reorder "
-        "from analytics.stock_cover where days_of_cover is not null "
-        "qualify row_number() over (order by days_of_cover, product_name) <= ? or needs_reorder "
-        "order by days_of_cover, product_name",
+        "from (select *, row_number() over (order by days_of_cover, product_name) as closeness "
+        "from analytics.stock_cover where days_of_cover is not null) as covers "
+        "where closeness <= ? or needs_reorder order by days_of_cover, product_name",
         [CLOSEST_TO_EMPTY],
     )
     if got is None:
@@ -173,7 +173,7 @@ def _span(opens: time | None, closes: time | None) -> str:
     return f"{opens:%H:%M}–{closes:%H:%M}" if opens and closes else "open"
 
 
-def hours_section(con: duckdb.DuckDBPyConnection) -> str:
+def hours_section(con: Connection) -> str:
     title = "Store opening hours"
     got = rows(
         con,
@@ -215,7 +215,7 @@ def hours_section(con: duckdb.DuckDBPyConnection) -> str:
     return section("hours", title, sub, content)
 
 
-def _special_hours(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+def _special_hours(con: Connection) -> dict[str, list[str]]:
     """Return each location's special hours as lines ("Christmas Eve Thu 24 Dec: 09:00–14:00")."""
     got: list[tuple[Any, ...]] | None = rows(
         con,

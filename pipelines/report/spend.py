@@ -11,10 +11,9 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
-import duckdb
-
 from pipelines.report.page import CURRENCY, day, esc, missing, money, month, rows, section, table
 from pipelines.report.svg import HATCH_DEFS, MonthBar, month_panel, nice_top, swatch
+from pipelines.warehouse import Connection
 
 TITLE = f"Purchase spend per store, all suppliers ({CURRENCY} per month)"
 
@@ -54,12 +53,12 @@ def partial_notes(start: date, end: date) -> dict[date, str]:
     return notes
 
 
-def spend_section(con: duckdb.DuckDBPyConnection) -> str:
+def spend_section(con: Connection) -> str:
     got = rows(
         con,
         "select s.location_key, s.location_name, coalesce(l.is_permanently_closed, false), s.month, "
         "sum(s.spend) from analytics.supplier_spend_monthly s "
-        "left join analytics.dim_location l using (location_key) group by all",
+        "left join analytics.dim_location l using (location_key) group by 1, 2, 3, 4",
     )
     period = rows(
         con,
@@ -116,14 +115,15 @@ def spend_section(con: duckdb.DuckDBPyConnection) -> str:
     return section("spend", TITLE, sub, body)
 
 
-def _top_suppliers(con: duckdb.DuckDBPyConnection, start: date, end: date) -> str:
+def _top_suppliers(con: Connection, start: date, end: date) -> str:
     got = rows(
         con,
-        "select location_name, supplier_name, sum(spend) as spend, sum(purchase_orders) as pos, "
-        "sum(sum(spend)) over (partition by location_key) as store_spend "
-        "from analytics.supplier_spend_monthly group by location_key, location_name, supplier_name "
-        "qualify row_number() over (partition by location_key order by sum(spend) desc, supplier_name) = 1 "
-        "order by spend desc",
+        "select location_name, supplier_name, spend, pos, store_spend from ("
+        "select location_key, location_name, supplier_name, sum(spend) as spend, "
+        "sum(purchase_orders) as pos, sum(sum(spend)) over (partition by location_key) as store_spend, "
+        "row_number() over (partition by location_key order by sum(spend) desc, supplier_name) as pick "
+        "from analytics.supplier_spend_monthly group by location_key, location_name, supplier_name"
+        ") as suppliers where pick = 1 order by spend desc",
     )
     body = [
         (

@@ -1,0 +1,108 @@
+"""Which warehouse the configuration names, with dlt's own credentials for it (`Warehouse.from_config`).
+
+`[warehouse] destination` is duckdb (the default), postgres or motherduck; the credentials are dlt's:
+`[destination.<engine>.credentials]` in .dlt/secrets.toml, or `DESTINATION__<ENGINE>__CREDENTIALS`, read
+with dlt's own credential specs so every form dlt accepts works (a connection string, or its fields).
+A password or token is registered for redaction the moment it is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pipelines.warehouse import (
+    DUCKDB,
+    ENGINES,
+    FIX_MOTHERDUCK,
+    FIX_POSTGRES,
+    MOTHERDUCK,
+    POSTGRES,
+    Warehouse,
+    WarehouseError,
+)
+from sources.http import register_secret
+
+log = logging.getLogger("retail.warehouse")
+
+
+def warehouse_from_config(db: Path | None = None) -> Warehouse:
+    """Return the configured warehouse; `db` (`--db`) is the DuckDB shortcut and wins over the config."""
+    import dlt
+
+    engine = str(dlt.config.get("warehouse.destination", str) or DUCKDB).strip().lower()
+    configured_dir = dlt.config.get("warehouse.pipelines_dir", str)
+    pipelines_dir = Path(configured_dir).expanduser().absolute() if configured_dir else None
+    if db is not None:
+        if engine != DUCKDB:
+            log.warning("--db %s: loading into that DuckDB file, not the configured %s", db, engine)
+        return Warehouse(DUCKDB, path=db, pipelines_dir=pipelines_dir)
+    if engine == DUCKDB:
+        return Warehouse(DUCKDB, path=_duckdb_path(), pipelines_dir=pipelines_dir)
+    if engine == POSTGRES:
+        return Warehouse(POSTGRES, dsn=_postgres_dsn(), pipelines_dir=pipelines_dir)
+    if engine == MOTHERDUCK:
+        return Warehouse(MOTHERDUCK, dsn=_motherduck_dsn(), pipelines_dir=pipelines_dir)
+    raise WarehouseError(
+        f"config: [warehouse] destination (WAREHOUSE__DESTINATION) is {engine!r}; "
+        f"choose one of {', '.join(ENGINES)}"
+    )
+
+
+def _register(secret: str | None) -> None:
+    """Redact a password or token, as written and as a URL carries it, from every log and error."""
+    if secret:
+        register_secret(secret)
+        register_secret(quote(secret, safe=""))
+
+
+def _config_value(key: str) -> Any:
+    import dlt
+
+    value: Any = dlt.config.get(key)
+    return value if value is not None else dlt.secrets.get(key)
+
+
+def _duckdb_path() -> Path:
+    value = _config_value("destination.duckdb.credentials")
+    if isinstance(value, dict):
+        value = value.get("database")
+    return Path(str(value)).expanduser() if value else Path("warehouse.duckdb")
+
+
+def _resolved_credentials(spec: Any, engine: str, fix: str) -> Any:
+    from dlt.common.configuration import resolve_configuration
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+    try:
+        credentials = resolve_configuration(spec, sections=("destination", engine, "credentials"))
+    except ConfigFieldMissingException as exc:
+        raise WarehouseError(
+            f"config: [warehouse] destination = {engine!r} but its credentials lack "
+            f"{', '.join(sorted(exc.fields))}; {fix}"
+        ) from None
+    except Exception as exc:  # a malformed connection string: dlt's message may quote it
+        raise WarehouseError(
+            f"config: [destination.{engine}.credentials] cannot be read ({type(exc).__name__}); {fix}"
+        ) from None
+    _register(credentials.password)
+    return credentials
+
+
+def _postgres_dsn() -> str:
+    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+    credentials = _resolved_credentials(PostgresCredentials(), POSTGRES, FIX_POSTGRES)
+    return str(credentials.to_native_representation())
+
+
+def _motherduck_dsn() -> str:
+    from dlt.destinations.impl.motherduck.configuration import MotherDuckCredentials
+
+    credentials = _resolved_credentials(MotherDuckCredentials(), MOTHERDUCK, FIX_MOTHERDUCK)
+    token = credentials.password or os.environ.get("MOTHERDUCK_TOKEN")
+    _register(token)
+    return f"md:{credentials.database}" + (f"?motherduck_token={token}" if token else "")
