@@ -118,6 +118,15 @@ def query(db: Path | Warehouse, sql: str, params: list[Any] | None = None) -> li
         return con.execute(sql, params or []).fetchall()
 
 
+def column_types(db: Path, schema: str) -> dict[str, str]:
+    """Return {"table.column": its DuckDB type} for every column of `schema` in the warehouse."""
+    sql = (
+        "select table_name || '.' || column_name, data_type "
+        "from information_schema.columns where table_schema = ?"
+    )
+    return dict(query(db, sql, [schema]))
+
+
 def cli(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

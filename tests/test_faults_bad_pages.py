@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FaultRecord, query, run
+from tests.conftest import FaultRecord, column_types, query, run
 from tests.fault_matrix import CASES, check, matrix, source
 
 pytest_plugins = ["tests.fault_matrix"]
@@ -75,15 +75,10 @@ def test_schema_drift(name: str, db: Path, fault_record: FaultRecord, sim: Any) 
         sim.change_price(product, msrp="call for price", warranty_years=2)  # a number turned text
         sim.advance(0.5)
         [result] = run(db, [name])
-        columns = {
-            r[0]
-            for r in query(
-                db,
-                "select column_name from information_schema.columns "
-                "where table_schema = 'plugivery' and table_name = 'products'",
-            )
-        }
-        assert any(c.startswith("msrp__v_") for c in columns), columns  # the type change stays visible
+        columns = column_types(db, "plugivery")
+        assert any(c.startswith("products.msrp__v_") for c in columns), (
+            columns
+        )  # the type change stays visible
     assert result.status == "succeeded", result.error
     check(db, name, sim, fault_record, result.status)
 

@@ -13,7 +13,7 @@ import pytest
 from pipelines.nightly import pipelines_dir_for
 from simulators.pinnacle_cart import PinnacleCartSimulator
 from sources.pinnacle_cart.client import PinnacleCartClient, PinnacleCartError
-from tests.conftest import query, run
+from tests.conftest import column_types, query, run
 
 SOURCE = "pinnacle_cart"
 pytestmark = pytest.mark.usefixtures("pinnacle_cart_env")
@@ -115,13 +115,7 @@ def test_first_run_loads_everything_typed_and_keyed(
     [result] = run(db, [SOURCE])
     assert result.status == "succeeded", result.error
     assert_warehouse_equals_api(db, pinnacle_cart_sim)
-    types = dict(
-        query(
-            db,
-            "select table_name || '.' || column_name, data_type from information_schema.columns "
-            "where table_schema = 'pinnacle_cart'",
-        )
-    )
+    types = column_types(db, SOURCE)
     assert types["orders.total_amount"] == "DECIMAL(18,4)"
     assert types["orders.order_date"] == "TIMESTAMP WITH TIME ZONE"
     assert types["orders.shipping_tax_amount"] == "DECIMAL(18,4)"  # the doc's `ShippintTaxAmount`
