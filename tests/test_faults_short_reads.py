@@ -46,6 +46,11 @@ def cart_batch_read_three_times(db: Path, sim: PinnacleCartSimulator, error: str
     return [c["StartNumber"] for c in cart_calls(sim, "GetOrders")] == ["0", "100", "200", "200", "200"]
 
 
+def always_short(keep: int, **where: Any) -> Callable[[Any, pytest.MonkeyPatch], object]:
+    """A fault: the page `where` answers `keep` records, however often it is asked for again."""
+    return lambda sim, env: sim.faults.add("short", keep=keep, times=PERSISTENT, **where)
+
+
 def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch) -> None:
     sim.advance(1)  # brands and categories are read once a day
     sim.faults.add("short", keep=0, path_contains="act=list_brands")
@@ -58,9 +63,7 @@ def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch)
             "empty middle page (total says more), full refresh",
             Refused(
                 PINOGY,
-                lambda sim, env: sim.faults.add(
-                    "short", keep=0, times=PERSISTENT, path_contains="offset=100"
-                ),
+                always_short(0, path_contains="offset=100"),
                 "pinogy: GET /api/purchase_orders offset=100: empty page though the API's total is 250 "
                 "purchase orders (3 tries) (fix: retry later; report it to Pinogy if it persists; nothing "
                 "from this run was loaded)",
@@ -74,9 +77,7 @@ def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch)
             "empty middle page <Response/> (count says more), full refresh",
             Refused(
                 CART,
-                lambda sim, env: sim.faults.add(
-                    "short", keep=0, times=PERSISTENT, when=on_call("GetOrders", StartNumber="200")
-                ),
+                always_short(0, when=on_call("GetOrders", StartNumber="200")),
                 "pinnacle_cart: GetOrders StartNumber=200: empty batch though GetOrderCount says 400 (3 "
                 "tries) (fix: retry later; report it to the shop if it persists; nothing from this run was "
                 "loaded)",
@@ -90,9 +91,7 @@ def plugivery_empty_brand_list(sim: PlugiverySimulator, env: pytest.MonkeyPatch)
             "short product page (BatchPage paging, count says more)",
             Refused(
                 CART,
-                lambda sim, env: sim.faults.add(
-                    "short", keep=40, times=PERSISTENT, when=on_call("GetProducts", BatchPage="3")
-                ),
+                always_short(40, when=on_call("GetProducts", BatchPage="3")),
                 "pinnacle_cart: GetProducts BatchPage=3: 40 products in a page of 100 though GetProductCount "
                 "says 509 and 200 were read before it (if the shop caps BatchSize, set batch_size to that "
                 "cap) (3 tries)",
