@@ -204,6 +204,9 @@ def set_modes(args: argparse.Namespace) -> None:
         make_private(pipelines_dir_for(db))
         if args.command == "demo":
             _chmod(db.with_suffix(".html"), file_mode)
+    target = getattr(args, "target", None)  # the resolved warehouse: its configured dlt working dir
+    if target is not None and args.command in ("run", "models"):
+        make_private(target.working_dir)
     out = getattr(args, "out", None)
     if out is not None:
         _chmod(out, file_mode)
