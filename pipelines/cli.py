@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
-from pipelines.lock import LockBusy, RunLock
+from pipelines.destinations import resolve_warehouse
 from pipelines.logs import setup_logging
 from pipelines.registry import SOURCES
-from pipelines.warehouse import Warehouse, WarehouseError
+from pipelines.warehouse import WarehouseError
 from pipelines.warehouse_file import run_checked, warn_if_readable_by_others
 
 DESCRIPTION = """Sync the retail APIs (Pinogy POS, Pinnacle Cart, Plugivery, PinMeTo) into a DuckDB warehouse.
@@ -222,34 +221,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_warehouse(args: argparse.Namespace) -> None:
-    """Set `args.target` to the warehouse the command works on, and `args.db` to its file (None on a
-    server). Raise WarehouseError when the configuration names no usable warehouse."""
-    from pipelines.warehouse import Warehouse
-
-    if not hasattr(args, "db") or not _cwd_exists():  # a deleted cwd: run_checked says so in one line
-        return
-    args.target = Warehouse.from_config(args.db) if args.command != "demo" else Warehouse(path=args.db)
-    args.db = args.target.path if args.target.is_file else None
-    if args.db is None and args.command in ("sql", "migrate-storage"):
-        raise WarehouseError(
-            f"the warehouse is on {args.target.engine} ({args.target.label}), not in a DuckDB file: "
-            + (
-                "use its own SQL client (psql for Postgres)"
-                if args.command == "sql"
-                else "nothing to migrate"
-            )
-        )
-
-
-def _cwd_exists() -> bool:
-    try:
-        os.getcwd()
-    except FileNotFoundError:
-        return False
-    return True
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, args.log_format)
@@ -273,26 +244,17 @@ def _command(args: argparse.Namespace) -> int:
 
         return build_models(args.target)
     if args.command == "history":
+        from pipelines.history import print_history
+
         return print_history(args.target, args.limit, args.json)
     if args.command == "dlt":
         from pipelines.dlt_cli import run_dlt
 
         return run_dlt(args.target, args.dlt_args)
     if args.command == "export":
-        from pipelines.publish import serving_path_for
+        from pipelines.export import export_command
 
-        if not args.target.is_file:  # a server: BI tools and export read its marts directly
-            return _export(args.target, args.to, args.format)
-        serving = serving_path_for(args.db)
-        if not serving.exists():
-            logging.getLogger("retail").error(
-                "export: no serving file %s yet; a nightly run publishes it once the models pass "
-                "(or run `python -m pipelines models --db %s`)",
-                serving,
-                args.db,
-            )
-            return 1
-        return _export(Warehouse(path=serving), args.to, args.format)
+        return export_command(args.target, args.to, args.format)
     if args.command == "report":
         from pipelines.report import write_report
 
@@ -306,6 +268,8 @@ def _command(args: argparse.Namespace) -> int:
 
         return open_shell(args.db, args.warehouse)
     if args.command == "migrate-storage":
+        from pipelines.storage import migrate_storage
+
         return migrate_storage(args.db)
     if args.command == "status":
         from pipelines.status import print_status
@@ -321,48 +285,3 @@ def _command(args: argparse.Namespace) -> int:
                 print(f"{'warehouse':<14} ok      {args.target.label}")
         return dry_run(args.sources)
     return run(args.target, args.sources, args.full_refresh, args.skip_models, args.allow_shrink)
-
-
-def _export(source: Warehouse, to: Path, fmt: str) -> int:
-    """Export the marts of `source` (the serving file, or a server's warehouse) into `to`."""
-    from pipelines.export import export_marts
-
-    try:
-        files = export_marts(source, to, fmt)
-    except FileNotFoundError as exc:
-        logging.getLogger("retail").error("%s", exc)
-        return 1
-    print(f"exported {len(files)} marts to {to}")
-    return 0
-
-
-def print_history(warehouse: Warehouse, limit: int, as_json: bool) -> int:
-    """Print the latest runs (a table, or JSON); say so when none is recorded yet."""
-    import json
-
-    from pipelines.history import format_runs, recent_runs
-
-    runs = recent_runs(warehouse, limit)
-    if as_json:
-        print(json.dumps(runs, default=str, indent=2))
-    elif runs:
-        print(format_runs(runs))
-    else:
-        print(f"no run recorded in {warehouse.label} yet")
-    return 0
-
-
-def migrate_storage(db: Path) -> int:
-    """Rewrite `db` in the compatible storage format, holding the run lock so no night writes meanwhile."""
-    from pipelines.storage import StorageError, migrate
-
-    try:
-        with RunLock(db):
-            print(migrate(db))
-    except LockBusy as exc:
-        logging.getLogger("retail").error("migrate-storage: %s; retry when it has finished", exc)
-        return 3
-    except StorageError as exc:
-        logging.getLogger("retail").error("%s", exc)
-        return 1
-    return 0

@@ -8,6 +8,7 @@ A password or token is registered for redaction the moment it is read.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 from pathlib import Path
@@ -106,3 +107,30 @@ def _motherduck_dsn() -> str:
     token = credentials.password or os.environ.get("MOTHERDUCK_TOKEN")
     _register(token)
     return f"md:{credentials.database}" + (f"?motherduck_token={token}" if token else "")
+
+
+def resolve_warehouse(args: argparse.Namespace) -> None:
+    """Set `args.target` to the warehouse the command works on, and `args.db` to its file (None on a
+    server). Raise WarehouseError when the configuration names no usable warehouse."""
+
+    if not hasattr(args, "db") or not _cwd_exists():  # a deleted cwd: run_checked says so in one line
+        return
+    args.target = Warehouse.from_config(args.db) if args.command != "demo" else Warehouse(path=args.db)
+    args.db = args.target.path if args.target.is_file else None
+    if args.db is None and args.command in ("sql", "migrate-storage"):
+        raise WarehouseError(
+            f"the warehouse is on {args.target.engine} ({args.target.label}), not in a DuckDB file: "
+            + (
+                "use its own SQL client (psql for Postgres)"
+                if args.command == "sql"
+                else "nothing to migrate"
+            )
+        )
+
+
+def _cwd_exists() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True

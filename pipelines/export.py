@@ -45,3 +45,29 @@ def export_marts(source: Warehouse | Path, target: Path, fmt: str = "parquet") -
             written.append(final)
             log.info("export: analytics.%s -> %s", mart, final)
     return written
+
+
+def export_command(target: Warehouse, to: Path, fmt: str) -> int:
+    """`export`: the marts of the serving file beside a DuckDB warehouse, or of a server's warehouse."""
+    from pipelines.publish import serving_path_for
+
+    source = target
+    if target.is_file:
+        assert target.path is not None
+        serving = serving_path_for(target.path)
+        if not serving.exists():
+            log.error(
+                "export: no serving file %s yet; a nightly run publishes it once the models pass "
+                "(or run `python -m pipelines models --db %s`)",
+                serving,
+                target.path,
+            )
+            return 1
+        source = Warehouse(path=serving)
+    try:
+        files = export_marts(source, to, fmt)
+    except FileNotFoundError as exc:
+        log.error("%s", exc)
+        return 1
+    print(f"exported {len(files)} marts to {to}")
+    return 0

@@ -285,3 +285,15 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
 
 def _dash(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+def print_history(warehouse: Warehouse, limit: int, as_json: bool) -> int:
+    """`history`: print the latest runs (a table, or JSON); say so when none is recorded yet."""
+    runs = recent_runs(warehouse, limit)
+    if as_json:
+        print(json.dumps(runs, default=str, indent=2))
+    elif runs:
+        print(format_runs(runs))
+    else:
+        print(f"no run recorded in {warehouse.label} yet")
+    return 0

@@ -11,6 +11,7 @@ copy.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 from pathlib import Path
@@ -154,3 +155,19 @@ def replace_file(partial: Path, final: Path, keep_old_as: Path | None = None) ->
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def migrate_storage(db: Path) -> int:
+    """`migrate-storage`: rewrite `db` in the compatible format, holding the run lock so no night writes."""
+    from pipelines.lock import LockBusy, RunLock
+
+    try:
+        with RunLock(db):
+            print(migrate(db))
+    except LockBusy as exc:
+        logging.getLogger("retail").error("migrate-storage: %s; retry when it has finished", exc)
+        return 3
+    except StorageError as exc:
+        logging.getLogger("retail").error("%s", exc)
+        return 1
+    return 0

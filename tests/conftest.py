@@ -25,6 +25,7 @@ from simulators.plugivery import PlugiverySimulator
 from tests.postgres_server import PASSWORD as POSTGRES_PASSWORD
 
 REPO = Path(__file__).resolve().parent.parent
+pytest.register_assert_rewrite("tests.read_faults", "tests.fault_matrix")  # plugins of test modules
 
 # Distinctive test secrets: any of them found in output, logs, files or tables is a leak.
 PINOGY_SECRETS = {
@@ -115,6 +116,15 @@ def query(db: Path | Warehouse, sql: str, params: list[Any] | None = None) -> li
             return con.fetchall(sql, params or [])
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def column_types(db: Path, schema: str) -> dict[str, str]:
+    """Return {"table.column": its DuckDB type} for every column of `schema` in the warehouse."""
+    sql = (
+        "select table_name || '.' || column_name, data_type "
+        "from information_schema.columns where table_schema = ?"
+    )
+    return dict(query(db, sql, [schema]))
 
 
 def cli(

@@ -30,7 +30,7 @@ from simulators.base import ISSUED_SECRETS, Simulator
 from simulators.pinogy import PinogySimulator
 from sources.http import redact_errors, register_secret
 from tests.conftest import PINMETO_SECRETS, PINOGY_SECRETS, FaultRecord, cli, pinogy_env_for, run
-from tests.test_faults_all import CASES
+from tests.fault_matrix import CASES
 
 MAX_ATTEMPTS = 2  # every retried fault is tried twice: enough to tell "retried" from "not retried"
 FAST_RETRIES = {"RUNTIME__REQUEST_MAX_ATTEMPTS": str(MAX_ATTEMPTS), "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05"}

@@ -1,4 +1,5 @@
-"""The reliability matrix for Pinnacle Cart, PinMeTo and Plugivery (Pinogy: tests/pinogy/test_faults.py).
+"""The reliability matrix for Pinnacle Cart, PinMeTo and Plugivery (Pinogy: tests/pinogy/test_faults.py):
+faults of the connection and the run. Broken or changing pages: tests/test_faults_bad_pages.py.
 
 Each case drives one simulator fault switch over real HTTP into a real DuckDB file, then compares the
 warehouse with what the simulator holds: every key present once, nothing lost.
@@ -7,9 +8,7 @@ warehouse with what the simulator holds: every key present once, nothing lost.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,93 +16,14 @@ import pytest
 
 from pipelines.nightly import pipelines_dir_for
 from simulators.base import Simulator
-from simulators.pinmeto import PinmetoSimulator
-from simulators.pinnacle_cart import PinnacleCartSimulator
-from simulators.plugivery import PlugiverySimulator
 from tests.conftest import (
-    PINMETO_SECRETS,
-    PINNACLE_CART_SECRETS,
-    PLUGIVERY_TOKEN,
     FaultRecord,
-    pinmeto_env_for,
-    pinnacle_cart_env_for,
-    plugivery_env_for,
-    query,
     run,
-    set_env,
 )
 from tests.crash_run import crash
+from tests.fault_matrix import CASES, check, hits, matrix, source
 
-
-@dataclass
-class Case:
-    start: Callable[[], Simulator]
-    env: Callable[[Any], dict[str, str]]
-    path: str  # a path fragment of the data calls, for fault switches
-    # (sql for rows and distinct keys, the simulator's expected count)
-    tables: Callable[[Any], list[tuple[str, int]]]
-
-
-CASES = {
-    "pinnacle_cart": Case(
-        lambda: PinnacleCartSimulator(n_customers=40, n_orders=150, **PINNACLE_CART_SECRETS),
-        pinnacle_cart_env_for,
-        "index.php",
-        lambda sim: [
-            ("select count(*), count(distinct order_id) from pinnacle_cart.orders", len(sim.orders)),
-            ("select count(*), count(distinct user_id) from pinnacle_cart.customers", len(sim.customers)),
-            ("select count(*), count(distinct pid) from pinnacle_cart.products", len(sim.products)),
-        ],
-    ),
-    "pinmeto": Case(
-        lambda: PinmetoSimulator(account_id="testchain", **PINMETO_SECRETS),
-        pinmeto_env_for,
-        "/locations",
-        lambda sim: [
-            (
-                "select count(*), count(distinct store_id) from pinmeto.locations where _dlt_valid_to is null",  # noqa: E501
-                len(sim.truth()),
-            )
-        ],
-    ),
-    "plugivery": Case(
-        lambda: PlugiverySimulator(token=PLUGIVERY_TOKEN, now=1_795_000_000),
-        plugivery_env_for,
-        "/catalog",
-        lambda sim: [
-            ("select count(*), count(distinct id) from plugivery.products", len(sim.products)),
-            ("select count(*), count(distinct id) from plugivery.product_details", len(sim.products)),
-        ],
-    ),
-}
-
-
-@contextmanager
-def source(name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    case = CASES[name]
-    with case.start() as sim:
-        set_env(monkeypatch, case.env(sim))
-        yield sim
-
-
-def check(db: Path, name: str, sim: Any, record: FaultRecord, status: str, retries: int = 0) -> None:
-    expected = found = duplicates = 0
-    for sql, want in CASES[name].tables(sim):
-        [(rows, keys)] = query(db, sql)
-        expected, found, duplicates = expected + want, found + keys, duplicates + rows - keys
-    record.record(
-        rows_expected=expected, rows_found=found, duplicates=duplicates, retries=retries, exit_status=status
-    )
-    assert (found, duplicates) == (expected, 0)
-
-
-def hits(sim: Simulator, injected: int) -> int:
-    """How many injected faults requests actually ran into (what is left in the queue was not hit)."""
-    return injected - sum(f.times for f in sim.faults._faults)
-
-
-def matrix(fault: str) -> list[Any]:
-    return [pytest.param(name, marks=pytest.mark.fault(name, fault), id=name) for name in CASES]
+pytest_plugins = ["tests.fault_matrix"]
 
 
 def reset_twice(sim: Simulator, path: str) -> int:
@@ -139,28 +59,13 @@ RETRIED: dict[str, Callable[[Simulator, str], int]] = {
     ],
 )
 def test_fault_healed_by_retrying(
-    fault: str, name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
+    fault: str, name: str, db: Path, fault_record: FaultRecord, sim: Any
 ) -> None:
-    with source(name, monkeypatch) as sim:
-        injected = RETRIED[fault](sim, CASES[name].path)
-        [result] = run(db, [name])
-        assert result.status == "succeeded", result.error
-        assert hits(sim, injected) == injected  # every fault was met, and retried
-        check(db, name, sim, fault_record, result.status, retries=injected)
-
-
-@pytest.mark.parametrize("name", matrix("malformed page (truncated body)"))
-def test_truncated_page(
-    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source(name, monkeypatch) as sim:
-        sim.faults.add("truncate", times=1, after=1, path_contains=CASES[name].path)
-        [failed] = run(db, [name])
-        assert failed.status == "failed"
-        assert (failed.error or "").startswith(f"{name}: ") and "\n" not in (failed.error or "")
-        [again] = run(db, [name])
-        assert again.status == "succeeded", again.error
-        check(db, name, sim, fault_record, f"{failed.status}, then {again.status}")
+    injected = RETRIED[fault](sim, CASES[name].path)
+    [result] = run(db, [name])
+    assert result.status == "succeeded", result.error
+    assert hits(sim, injected) == injected  # every fault was met, and retried
+    check(db, name, sim, fault_record, result.status, retries=injected)
 
 
 @pytest.mark.parametrize(
@@ -173,26 +78,20 @@ def test_truncated_page(
         for phase in ("extract", "load")
     ],
 )
-def test_sigkill(
-    name: str, phase: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source(name, monkeypatch) as sim:
-        crash(db, name, phase)
-        [result] = run(db, [name])
-        assert result.status == "succeeded", result.error
-        check(db, name, sim, fault_record, f"killed, then {result.status}")
+def test_sigkill(name: str, phase: str, db: Path, fault_record: FaultRecord, sim: Any) -> None:
+    crash(db, name, phase)
+    [result] = run(db, [name])
+    assert result.status == "succeeded", result.error
+    check(db, name, sim, fault_record, f"killed, then {result.status}")
 
 
 @pytest.mark.parametrize("name", matrix("dlt working directory deleted between runs"))
-def test_working_dir_deleted(
-    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source(name, monkeypatch) as sim:
-        run(db, [name])
-        shutil.rmtree(pipelines_dir_for(db))
-        [result] = run(db, [name])
-        assert result.status == "succeeded", result.error
-        check(db, name, sim, fault_record, result.status)
+def test_working_dir_deleted(name: str, db: Path, fault_record: FaultRecord, sim: Any) -> None:
+    run(db, [name])
+    shutil.rmtree(pipelines_dir_for(db))
+    [result] = run(db, [name])
+    assert result.status == "succeeded", result.error
+    check(db, name, sim, fault_record, result.status)
 
 
 @pytest.mark.fault("pinmeto", "token expiry (401) mid-run")
@@ -203,109 +102,3 @@ def test_pinmeto_token_expiry(db: Path, fault_record: FaultRecord, monkeypatch: 
         assert result.status == "succeeded", result.error
         assert len(sim.issued_tokens) > 1
         check(db, "pinmeto", sim, fault_record, result.status, retries=len(sim.issued_tokens) - 1)
-
-
-@pytest.mark.fault("plugivery", "malformed page: unknown error code")
-def test_plugivery_unknown_error_code(
-    db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source("plugivery", monkeypatch) as sim:
-        body = b'{"request": {}, "data": [], "error": 499, "error_txt": "?", "api_version": "1.29", "now": 1}'
-        sim.faults.add("status", status=499, body=body, path_contains="/catalog")
-        [failed] = run(db, ["plugivery"])
-        assert failed.status == "failed" and "unknown error code 499" in (failed.error or "")
-        [again] = run(db, ["plugivery"])
-        check(db, "plugivery", sim, fault_record, f"{failed.status}, then {again.status}")
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param("pinmeto", marks=pytest.mark.fault("pinmeto", "schema drift: new field"), id="pinmeto"),
-        pytest.param(
-            "plugivery",
-            marks=pytest.mark.fault("plugivery", "schema drift: new field and changed type"),
-            id="plugivery",
-        ),
-    ],
-)
-def test_schema_drift(
-    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source(name, monkeypatch) as sim:
-        run(db, [name])
-        if name == "pinmeto":
-            store = sorted(sim.truth())[0]
-            sim.edit_store(store, parkingSpaces=42)
-            [result] = run(db, [name])
-            assert query(
-                db,
-                "select parking_spaces from pinmeto.locations where store_id = ? and _dlt_valid_to is null",
-                [store],
-            ) == [(42,)]
-        else:
-            product = sorted(sim.products)[0]
-            sim.change_price(product, msrp="call for price", warranty_years=2)  # a number turned text
-            sim.advance(0.5)
-            [result] = run(db, [name])
-            columns = {
-                r[0]
-                for r in query(
-                    db,
-                    "select column_name from information_schema.columns "
-                    "where table_schema = 'plugivery' and table_name = 'products'",
-                )
-            }
-            assert any(c.startswith("msrp__v_") for c in columns), columns  # the type change stays visible
-        assert result.status == "succeeded", result.error
-        check(db, name, sim, fault_record, result.status)
-
-
-@pytest.mark.fault("pinnacle_cart", "data moving while paging (orders added between pages)")
-def test_pinnacle_orders_added_while_paging(
-    db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source("pinnacle_cart", monkeypatch) as sim:
-        monkeypatch.setenv("SOURCES__PINNACLE_CART__BATCH_SIZE", "40")
-
-        def churn() -> None:
-            for _ in range(5):
-                sim.add_order()
-
-        sim.faults.add("action", action=churn, path_contains="call=GetOrders&", after=1)
-        [first] = run(db, ["pinnacle_cart"])
-        assert first.status == "succeeded", first.error
-        [(rows, keys)] = query(db, "select count(*), count(distinct order_id) from pinnacle_cart.orders")
-        assert rows == keys  # nothing doubled while the list moved
-        [second] = run(db, ["pinnacle_cart"])  # at the latest the next run has what was added
-        assert second.status == "succeeded", second.error
-        check(db, "pinnacle_cart", sim, fault_record, f"{first.status}, then {second.status}")
-
-
-MISSING_KEY_BODIES = {
-    "pinmeto": b'{"data": [{"name": "No id store"}], "paging": {}}',
-    "plugivery": b'{"request": {}, "data": [{"date": 1, "msrp": 1.0}], "error": 0, "error_txt": "", '
-    b'"api_version": "1.29", "now": 1795000000}',
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.fault(n, "malformed page: record missing its key"), id=n)
-        for n in MISSING_KEY_BODIES
-    ],
-)
-def test_record_missing_its_key(
-    name: str, db: Path, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with source(name, monkeypatch) as sim:
-        run(db, [name])
-        path = "/locations" if name == "pinmeto" else "act=list&"
-        sim.faults.add("status", status=200, body=MISSING_KEY_BODIES[name], path_contains=path)
-        [failed] = run(db, [name])
-        assert failed.status == "failed"
-        assert "has no" in (failed.error or "") and (failed.error or "").startswith(f"{name}: ")
-        [again] = run(db, [name])
-        assert again.status == "succeeded", again.error
-        check(db, name, sim, fault_record, f"{failed.status}, then {again.status}")

@@ -197,7 +197,8 @@ def test_rate_limit_reset_too_far_away_fails_clearly(db: Path, monkeypatch: pyte
 def test_edits_make_history_and_removed_stores_are_retired(
     db: Path, pinmeto_sim: PinmetoSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # One store of six gone is a 17% shrink, past the shrink guard's default 10% (tests/test_faults_reads.py).
+    # One store of six gone is a 17% shrink, past the shrink guard's default 10%
+    # (tests/test_faults_short_reads.py).
     monkeypatch.setenv("SOURCES__PINMETO__MAX_SHRINK", "0.2")
     run(db, ["pinmeto"])
     stores = sorted(pinmeto_sim.truth())

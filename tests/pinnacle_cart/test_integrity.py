@@ -15,7 +15,8 @@ from simulators.pinnacle_cart import PinnacleCartSimulator
 from tests.conftest import PINNACLE_CART_SECRETS, FaultRecord, query, run
 from tests.pinnacle_cart.test_source import assert_warehouse_equals_api
 
-pytestmark = pytest.mark.usefixtures("pinnacle_cart_env")
+# Batches of 500 (large_batches, set after the env's 100): fewer calls a run; a test may ask for smaller.
+pytestmark = pytest.mark.usefixtures("pinnacle_cart_env", "large_batches")
 
 
 @pytest.fixture
@@ -81,7 +82,6 @@ def figures(db: Path, sim: PinnacleCartSimulator) -> dict[str, Any]:
 
 
 @pytest.mark.fault(SOURCE, "cursor: an order with StatusDate 2099")
-@pytest.mark.usefixtures("large_batches")
 def test_an_order_from_2099_loads_is_named_and_status_changes_still_arrive(
     db: Path, pinnacle_cart_sim: PinnacleCartSimulator, fault_record: FaultRecord
 ) -> None:
@@ -103,7 +103,6 @@ def test_an_order_from_2099_loads_is_named_and_status_changes_still_arrive(
 
 
 @pytest.mark.fault(SOURCE, "cursor: saved look-back anchor already in 2099 (heals; --full-refresh resets)")
-@pytest.mark.usefixtures("large_batches")
 def test_a_saved_future_anchor_heals_and_full_refresh_resets_both_positions(
     db: Path,
     pinnacle_cart_sim: PinnacleCartSimulator,
@@ -146,8 +145,12 @@ def test_a_saved_future_anchor_heals_and_full_refresh_resets_both_positions(
 
 @pytest.mark.fault(SOURCE, "repeats: records twice in a batch and across batches (full read and night)")
 def test_repeated_records_load_once_with_their_children_once(
-    db: Path, pinnacle_cart_sim: PinnacleCartSimulator, fault_record: FaultRecord
+    db: Path,
+    pinnacle_cart_sim: PinnacleCartSimulator,
+    fault_record: FaultRecord,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("SOURCES__PINNACLE_CART__BATCH_SIZE", "100")  # so that copies can come a batch later
     sim = pinnacle_cart_sim
     orders, customers, products = sorted(sim.orders), sorted(sim.customers), sorted(sim.products)
     sim.repeats = {
@@ -176,7 +179,6 @@ def test_repeated_records_load_once_with_their_children_once(
 
 
 @pytest.mark.fault(SOURCE, "unreadable values: a date 'yesterday', text as a price or quantity (rejected)")
-@pytest.mark.usefixtures("large_batches")
 def test_unreadable_values_are_rejected_by_name_and_the_rest_loads(
     db: Path, pinnacle_cart_sim: PinnacleCartSimulator, fault_record: FaultRecord
 ) -> None:

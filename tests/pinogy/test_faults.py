@@ -14,7 +14,7 @@ from pipelines.nightly import pipelines_dir_for
 from simulators.pinogy import PinogySimulator
 from tests.conftest import FaultRecord, query, run
 from tests.crash_run import crash
-from tests.pinogy.test_source import assert_warehouse_equals_api, list_offsets
+from tests.pinogy.test_source import assert_warehouse_equals_api, first_run_in_pages_of, list_offsets
 
 pytestmark = pytest.mark.usefixtures("pinogy_env")
 
@@ -217,8 +217,7 @@ def test_sigkill_mid_run_loses_and_doubles_nothing(
     phase: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "30")
-    run(db, ["pinogy"])
+    first_run_in_pages_of(30, db, monkeypatch)
     for po_id in pinogy_sim.open_po_ids()[:2]:
         pinogy_sim.add_line(po_id)
     for _ in range(40):
@@ -234,8 +233,7 @@ def test_sigkill_mid_run_loses_and_doubles_nothing(
 def test_working_dir_deleted(
     db: Path, pinogy_sim: PinogySimulator, fault_record: FaultRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "20")
-    run(db, ["pinogy"])
+    first_run_in_pages_of(20, db, monkeypatch)
     shutil.rmtree(pipelines_dir_for(db))
     pinogy_sim.open_po(n_lines=2)
     pinogy_sim.reset_calls()

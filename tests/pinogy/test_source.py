@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.nightly import make_pipeline
 from simulators.pinogy import PinogySimulator
-from tests.conftest import query, run
+from tests.conftest import column_types, query, run
 
 
 def assert_warehouse_equals_api(db: Path, sim: PinogySimulator) -> None:
@@ -30,19 +30,23 @@ def list_offsets(sim: PinogySimulator) -> list[int]:
     return [int(c.params["offset"]) for c in sim.calls if c.path == "/api/purchase_orders"]
 
 
-@pytest.mark.usefixtures("pinogy_env")
+pytestmark = pytest.mark.usefixtures("pinogy_env")
+
+
+def first_run_in_pages_of(size: int, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Have this test read POs `size` a page, and load all of them."""
+    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", str(size))
+    [first] = run(db, ["pinogy"])
+    assert first.status == "succeeded", first.error
+
+
 def test_first_run_loads_every_po_and_line_with_types(db: Path, pinogy_sim: PinogySimulator) -> None:
     [result] = run(db, ["pinogy"])
     assert result.status == "succeeded", result.error
     assert_warehouse_equals_api(db, pinogy_sim)
-    types = dict(
-        query(
-            db,
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'pinogy' and table_name = 'purchase_order_lines'",
-        )
-    )
-    assert types["qty"] == "DECIMAL(18,4)" and types["posted_on"] == "TIMESTAMP WITH TIME ZONE"
+    types = column_types(db, "pinogy")
+    assert types["purchase_order_lines.qty"] == "DECIMAL(18,4)"
+    assert types["purchase_order_lines.posted_on"] == "TIMESTAMP WITH TIME ZONE"
     [(options,)] = query(db, "select options from pinogy.purchase_orders where options <> '{}' limit 1")
     assert "Lead Time Days" in options
     # 250 POs, 1000 a page: one page, plus login and logout.
@@ -50,12 +54,10 @@ def test_first_run_loads_every_po_and_line_with_types(db: Path, pinogy_sim: Pino
     assert result.rows["purchase_orders"] == 250
 
 
-@pytest.mark.usefixtures("pinogy_env")
 def test_second_run_reflects_changes_reads_only_recent_pages(
     db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "20")
-    run(db, ["pinogy"])
+    first_run_in_pages_of(20, db, monkeypatch)
     open_ids = pinogy_sim.open_po_ids()
     assert len(open_ids) >= 4
     new_po = pinogy_sim.open_po(n_lines=5)
@@ -84,7 +86,6 @@ def test_second_run_reflects_changes_reads_only_recent_pages(
     assert len(offsets) + len(singles) < 13
 
 
-@pytest.mark.usefixtures("pinogy_env")
 def test_rerun_without_changes_doubles_nothing(db: Path, pinogy_sim: PinogySimulator) -> None:
     run(db, ["pinogy"])
     [result] = run(db, ["pinogy"])
@@ -92,12 +93,10 @@ def test_rerun_without_changes_doubles_nothing(db: Path, pinogy_sim: PinogySimul
     assert_warehouse_equals_api(db, pinogy_sim)
 
 
-@pytest.mark.usefixtures("pinogy_env")
 def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
     db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "100")  # three pages: the night reads one of them
-    run(db, ["pinogy"])
+    first_run_in_pages_of(100, db, monkeypatch)  # three pages: the night reads one of them
     closed = next(i for i, p in pinogy_sim.pos.items() if not p["is_open"])
     pinogy_sim.vanish_po(closed)
     [incremental] = run(db, ["pinogy"])
@@ -108,12 +107,10 @@ def test_full_refresh_drops_vanished_pos_and_rereads_closed_ones(
     assert_warehouse_equals_api(db, pinogy_sim)
 
 
-@pytest.mark.usefixtures("pinogy_env")
 def test_an_open_po_that_vanished_is_counted_not_a_failure(
     db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "30")
-    run(db, ["pinogy"])
+    first_run_in_pages_of(30, db, monkeypatch)
     oldest_open = min(pinogy_sim.open_po_ids(), key=lambda i: pinogy_sim.pos[i]["opened_on"])
     pinogy_sim.vanish_po(oldest_open)
     pinogy_sim.ignore_order_by = {"is_open"}  # no open-first walk: old open POs are read one by one
@@ -122,13 +119,11 @@ def test_an_open_po_that_vanished_is_counted_not_a_failure(
     assert pinogy_sim.calls_to(f"/api/purchase_orders/{oldest_open}")  # read by itself: a 404
 
 
-@pytest.mark.usefixtures("pinogy_env")
 def test_an_incremental_night_uses_every_page_it_requests(
     db: Path, pinogy_sim: PinogySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SOURCES__PINOGY__PAGE_SIZE", "20")
     monkeypatch.setenv("SOURCES__PINOGY__LOOKBACK_HOURS", "9000")  # a window several pages deep
-    run(db, ["pinogy"])
+    first_run_in_pages_of(20, db, monkeypatch)
     pinogy_sim.reset_calls()
     [result] = run(db, ["pinogy"])
     assert result.status == "succeeded", result.error
