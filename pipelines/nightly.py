@@ -132,7 +132,7 @@ def run_source(
         pipeline = _finish_interrupted_load(pipeline, spec.name)
         source = spec.build(full_refresh, allow_shrink, counter=counter)
         info = pipeline.run(source)
-        result.rows = _rows_written(pipeline)
+        result.rows = rows_written(pipeline)
         if spec.reconcile is not None:
             result.notes = spec.reconcile(pipeline)
         deferred = deferral(pipeline, spec.name)
@@ -223,7 +223,7 @@ def _finish_interrupted_load(pipeline: dlt.Pipeline, source: str) -> dlt.Pipelin
     return pipeline
 
 
-def _rows_written(pipeline: dlt.Pipeline) -> dict[str, int]:
+def rows_written(pipeline: dlt.Pipeline) -> dict[str, int]:
     trace = pipeline.last_trace
     info = trace.last_normalize_info if trace else None
     counts = dict(info.row_counts) if info else {}

@@ -99,9 +99,9 @@ def run_locked(
             ok = run_id is not None and all(r.status in ("succeeded", "deferred") for r in results)
             status, models = (0 if ok else 1), None
             if not skip_models and not stop_requested():
-                models = _build_models(db)
+                models = build_and_publish(db)
                 status = max(status, models[0])
-            return _finish_run(db, run_id, results, status, models)
+            return finish_run_and_alert(db, run_id, results, status, models)
     except KeyboardInterrupt as exc:  # a second Ctrl-C: stop at once, as promised
         code = getattr(exc, "signal_code", signal.SIGINT)
         log.error("run: stopped at once by %s", signal.Signals(code).name)
@@ -124,7 +124,7 @@ def _describe(db: Warehouse, exc: BaseException) -> str:
     return f"{db.label}: {type(exc).__name__}: {first_line(exc)}"
 
 
-def _finish_run(
+def finish_run_and_alert(
     db: Warehouse,
     run_id: str | None,
     results: list[Any],
@@ -169,10 +169,10 @@ def build_models(db: Warehouse | Path) -> int:
 
     Return 1 when a model or an SQL test fails, or the serving file cannot be written.
     """
-    return _build_models(db)[0]
+    return build_and_publish(db)[0]
 
 
-def _build_models(db: Warehouse | Path) -> tuple[int, Any, str | None]:
+def build_and_publish(db: Warehouse | Path) -> tuple[int, Any, str | None]:
     """`build_models`, returning also the build report (None if a model failed) and that model's error."""
     try:
         report = build(as_warehouse(db))

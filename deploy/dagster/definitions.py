@@ -38,11 +38,11 @@ from pipelines.history import record_run
 from pipelines.lock import LockBusy, run_lock
 from pipelines.logs import first_line
 from pipelines.models import discover
-from pipelines.nightly import DEFERRED, FAILED, SourceResult, _rows_written, deferral, make_pipeline
+from pipelines.nightly import DEFERRED, FAILED, SourceResult, deferral, make_pipeline, rows_written
 from pipelines.registry import SOURCES, SourceSpec
 
 # The CLI's own end of a run (runner.py): models, SQL tests, publish, the history's outcome and the alert.
-from pipelines.runner import _build_models, _finish_run
+from pipelines.runner import build_and_publish, finish_run_and_alert
 from pipelines.warehouse import Warehouse, WarehouseError, engine_errors
 from sources.http import CallCounter, SourceError, redact
 from sources.integrity import take_notes
@@ -134,7 +134,7 @@ def source_assets(spec: SourceSpec, warehouse: Warehouse) -> dg.AssetsDefinition
                     pipeline = make_pipeline(spec.name, warehouse)
                     source = spec.build(False, counter=calls)
                     yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline)
-                    result.rows = _rows_written(pipeline)
+                    result.rows = rows_written(pipeline)
                     result.notes = spec.reconcile(pipeline) if spec.reconcile else []
                     deferred = deferral(pipeline, spec.name)
                     if deferred:
@@ -170,7 +170,7 @@ def record_source(context: AssetExecutionContext, warehouse: Warehouse, result: 
     run_id = record_run(warehouse, run_started_at(context), [result], run_id=history_id(context))
     if result.status == FAILED:
         # The history says failed; the alert names every source of the run that did not succeed so far.
-        _finish_run(warehouse, run_id, run_results(warehouse, run_id), 1, None)
+        finish_run_and_alert(warehouse, run_id, run_results(warehouse, run_id), 1, None)
 
 
 def run_results(warehouse: Warehouse, run_id: str) -> list[SourceResult]:
@@ -218,9 +218,9 @@ def models_asset(warehouse: Warehouse, source_keys: Mapping[str, list[dg.AssetKe
     def models(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         try:
             with run_lock(warehouse):
-                status, report, error = _build_models(warehouse)  # prints the CLI's summary
+                status, report, error = build_and_publish(warehouse)  # prints the CLI's summary
                 run_id = record_run(warehouse, run_started_at(context), [], run_id=history_id(context))
-                status = _finish_run(
+                status = finish_run_and_alert(
                     warehouse, run_id, run_results(warehouse, run_id), status, (status, report, error)
                 )
         except LockBusy as exc:
