@@ -40,7 +40,7 @@ chromium:
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy sources pipelines simulators bench
+	$(VENV)/bin/mypy sources pipelines simulators bench deploy/dagster
 
 bench: install
 	$(PY) -m bench.pinogy_sync

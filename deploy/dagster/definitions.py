@@ -51,6 +51,8 @@ DB_ENV = "RETAIL_WAREHOUSE_DB"
 POOL = "retail_warehouse"  # every asset: dagster.yaml lets one run that holds it go at a time
 NIGHTLY_CRON = "30 2 * * *"  # as deploy/crontab
 JOB = "retail_nightly"
+# The lock or the history cannot reach the warehouse (a server down, a login refused).
+WAREHOUSE_ERRORS: tuple[type[BaseException], ...] = (WarehouseError, *engine_errors())
 
 
 def configured_warehouse() -> Warehouse:
@@ -145,7 +147,7 @@ def source_assets(spec: SourceSpec, warehouse: Warehouse) -> dg.AssetsDefinition
                 record_source(context, warehouse, result)
         except LockBusy as exc:
             raise dg.Failure(description=f"{spec.name}: {exc}; this run loads nothing") from None
-        except (WarehouseError, *engine_errors()) as exc:  # the lock or the history: the server is down
+        except WAREHOUSE_ERRORS as exc:  # the lock or the history: the server is down
             raise dg.Failure(description=warehouse_line(spec.name, exc)) from None
         if result.status == FAILED:
             raise dg.Failure(description=result.error, metadata={"api_calls": calls.value})
@@ -225,7 +227,7 @@ def models_asset(warehouse: Warehouse, source_keys: Mapping[str, list[dg.AssetKe
                 )
         except LockBusy as exc:
             raise dg.Failure(description=f"models: {exc}; no model built") from None
-        except (WarehouseError, *engine_errors()) as exc:
+        except WAREHOUSE_ERRORS as exc:
             raise dg.Failure(description=warehouse_line("models", exc)) from None
         if report is None:
             raise dg.Failure(description=error or "models: a model failed")
