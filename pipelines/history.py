@@ -1,9 +1,10 @@
 """The run history in the warehouse (schema `ops`) and what `status` reads from it.
 
 `ops.runs`: one row per nightly run: when it started and ended, its status (running while it goes, then
-succeeded, failed or interrupted), the exit code, the stop signal if any, and the models' and SQL tests'
-results (built/skipped models; passed/failed/skipped tests, the failed ones by name with their offending
-row counts). `select * from ops.runs order by started_at desc` is the run log.
+succeeded, failed or interrupted; killed when the next run finds it never closed), the exit code, the stop
+signal if any, and the models' and SQL tests' results (built/skipped models; passed/failed/skipped tests,
+the failed ones by name with their offending row counts). `select * from ops.runs order by started_at desc`
+is the run log.
 
 `ops.run_sources`: one row per run and source: when that source started and ended, its status
 (succeeded, failed, deferred, interrupted), rows written per table (JSON) and in total, API calls, and the
@@ -101,6 +102,7 @@ def record_run(
         statuses = {r.source: r.status for r in results}
         opened = con.fetchone("select sources from ops.runs where run_id = ?", [run_id])
         if opened is None:
+            close_abandoned(con, run_id)
             con.execute(
                 "insert into ops.runs (run_id, started_at, status, sources) values (?, ?, 'running', ?)",
                 [run_id, started_at, json.dumps(statuses)],
@@ -112,6 +114,21 @@ def record_run(
                 [json.dumps({**before, **statuses}), run_id],
             )
     return run_id
+
+
+def close_abandoned(con: Connection, run_id: str) -> None:
+    """Close the rows of runs that never closed them (killed by SIGKILL, or the machine stopped).
+
+    Called as a run opens its own row, under the run lock: no other run can be going, so a row still
+    `running` belongs to a run that died. It becomes `killed`, with a line saying which run found it.
+    """
+    con.execute(
+        "update ops.runs set status = 'killed', error = ? where status = 'running' and run_id <> ?",
+        [
+            f"the run ended without closing its row (killed, or the machine stopped); run {run_id} found it",
+            run_id,
+        ],
+    )
 
 
 @dataclass

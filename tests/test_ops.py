@@ -39,6 +39,20 @@ def test_a_killed_runs_stale_lock_is_taken_over(db: Path, pinogy_sim: PinogySimu
     assert lock_path_for(db).read_text() == ""  # a clean exit leaves no PID behind
 
 
+def test_a_run_killed_before_closing_its_row_is_marked_killed_by_the_next(
+    db: Path, pinogy_sim: PinogySimulator
+) -> None:
+    # What SIGKILL during the models leaves: the run's row opened (`running`) and never closed.
+    dead = record_run(db, datetime.now(UTC), [])
+    out = cli("run", "--sources", "pinogy", "--db", str(db), env=pinogy_env_for(pinogy_sim))
+    assert out.returncode == 0, out.stderr
+    rows = dict(query(db, "select run_id, status from ops.runs"))
+    assert rows.pop(dead) == "killed" and list(rows.values()) == ["succeeded"]
+    (error,) = query(db, "select error from ops.runs where run_id = ?", [dead])[0]
+    assert "ended without closing its row" in error and next(iter(rows)) in error
+    assert cli("status", "--db", str(db), "--sources", "pinogy").returncode == 0  # the next night counts
+
+
 def test_history_records_success_failure_and_deferral_with_row_counts(
     db: Path, pinogy_sim: PinogySimulator
 ) -> None:
