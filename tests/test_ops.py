@@ -190,7 +190,7 @@ def test_status_shows_each_sources_last_error_and_speaks_json(db: Path) -> None:
     now = datetime.now(UTC)
     long_ago, lately = now - timedelta(hours=30), now - timedelta(hours=2)
     loaded = SourceResult("pinogy", rows={"purchase_orders": 3}, ended_at=long_ago)
-    record_run(db, long_ago, [loaded])
+    finish_run(db, record_run(db, long_ago, [loaded]), RunOutcome("succeeded", 0))
     failed = SourceResult(
         "pinogy", status="failed", error="pinogy: GET /api/purchase_orders: HTTP 503", ended_at=lately
     )
