@@ -202,6 +202,12 @@ def test_dlt_pipeline_info_and_drop_find_the_warehouse(
     info = cli("dlt", *where, "pipeline", "retail_pinogy", "info", env=env)
     assert info.returncode == 0, info.stderr
     assert f"Found pipeline retail_pinogy in {warehouse.working_dir}" in info.stdout
+    trace = cli("dlt", *where, "pipeline", "retail_pinogy", "trace", env=env)
+    assert trace.returncode == 0 and "load" in trace.stdout and "purchase_orders" in trace.stdout, (
+        trace.stderr
+    )
+    schema = cli("dlt", *where, "pipeline", "retail_pinogy", "schema", env=env)
+    assert schema.returncode == 0 and "purchase_order_lines" in schema.stdout, schema.stderr
     drop = cli("dlt", *where, "pipeline", "retail_pinogy", "drop", "purchase_orders", "-y", env=env)
     assert drop.returncode == 0, drop.stderr
     tables = {
@@ -212,7 +218,7 @@ def test_dlt_pipeline_info_and_drop_find_the_warehouse(
     }
     assert "purchase_orders" not in tables and "purchase_order_lines" not in tables
     assert not (tmp_path / "retail_pinogy.duckdb").exists()  # dlt's guess, beside the working directory
-    for done in (info, drop):
+    for done in (info, trace, schema, drop):
         no_password(done.stdout, done.stderr)
     # The next night reloads what was dropped (its state was reset with it).
     again = cli("run", *where, "--sources", "pinogy", "--skip-models", env=env)
