@@ -141,27 +141,11 @@ def run_source(
         log.debug("%s: %s", spec.name, redact(info))
     except SignalReceivedException as exc:
         result.status, result.error = INTERRUPTED, f"{spec.name}: stopped by {signal_name(exc.signal_code)}"
-    except ConfigFieldMissingException as exc:
-        result.status, result.error = FAILED, spec.missing_config_line(exc.fields)
-    except SourceError as exc:
-        result.status, result.error = FAILED, str(exc)
-    except PipelineStepFailed as exc:
-        cause = _root_cause(exc)
-        result.status = FAILED
-        if isinstance(cause, SourceError):
-            result.error = str(cause)
-        elif isinstance(cause, ConfigFieldMissingException):
-            result.error = spec.missing_config_line(cause.fields)
-        else:
-            result.error = redact(
-                f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line(cause)}"
-            )
     except Exception as exc:  # a bug must not stop the other sources; the traceback goes to DEBUG
-        log.debug("%s: unexpected error", spec.name, exc_info=True)
+        if not isinstance(exc, ConfigFieldMissingException | SourceError | PipelineStepFailed):
+            log.debug("%s: unexpected error", spec.name, exc_info=True)
         result.status = FAILED
-        result.error = redact(
-            f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)} (run with --log-level DEBUG)"
-        )
+        result.error = failure_line(spec, exc, unexpected_hint=" (run with --log-level DEBUG)")
     result.notes.extend(take_notes(spec.name))  # future-dated records, rejected records
     code = stop_requested()
     if code and result.status in (FAILED, INTERRUPTED):  # whatever the step made of the signal
@@ -228,6 +212,22 @@ def rows_written(pipeline: dlt.Pipeline) -> dict[str, int]:
     info = trace.last_normalize_info if trace else None
     counts = dict(info.row_counts) if info else {}
     return {t: n for t, n in sorted(counts.items()) if not t.startswith("_dlt")}
+
+
+def failure_line(spec: SourceSpec, exc: BaseException, unexpected_hint: str = "") -> str:
+    """The one line a failed source run prints: source, call and fix; no secret, no traceback.
+
+    A missing setting names its key; a SourceError is already that line (also when a dlt step wraps it);
+    anything else is its type and first line, redacted (`unexpected_hint` follows a bug's line).
+    """
+    cause = _root_cause(exc) if isinstance(exc, PipelineStepFailed) else exc
+    if isinstance(cause, SourceError):
+        return str(cause)
+    if isinstance(cause, ConfigFieldMissingException):
+        return spec.missing_config_line(cause.fields)
+    if isinstance(exc, PipelineStepFailed):
+        return redact(f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line(cause)}")
+    return redact(f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)}{unexpected_hint}")
 
 
 def _root_cause(exc: BaseException) -> BaseException:

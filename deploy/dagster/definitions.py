@@ -28,23 +28,29 @@ from dagster import AssetExecutionContext
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt import resource as dlt_resource  # `dlt` is the Dagster resource's name in the asset functions
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.schema import Schema
 from dlt.extract.resource import DltResource
-from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.sources import DltSource
 
 from pipelines.history import record_run
 from pipelines.lock import LockBusy, run_lock
 from pipelines.logs import first_line
 from pipelines.models import discover
-from pipelines.nightly import DEFERRED, FAILED, SourceResult, deferral, make_pipeline, rows_written
+from pipelines.nightly import (
+    DEFERRED,
+    FAILED,
+    SourceResult,
+    deferral,
+    failure_line,
+    make_pipeline,
+    rows_written,
+)
 from pipelines.registry import SOURCES, SourceSpec
 
 # The CLI's own end of a run (runner.py): models, SQL tests, publish, the history's outcome and the alert.
 from pipelines.runner import build_and_publish, finish_run_and_alert
 from pipelines.warehouse import Warehouse, WarehouseError, engine_errors
-from sources.http import CallCounter, SourceError, redact
+from sources.http import CallCounter, redact
 from sources.integrity import take_notes
 
 DB_ENV = "RETAIL_WAREHOUSE_DB"
@@ -77,22 +83,6 @@ class SourceTables(DagsterDltTranslator):
             .get_asset_spec(data)
             .replace_attributes(key=dg.AssetKey([resource.source_name, resource.name]), deps=[])
         )
-
-
-def failure_line(spec: SourceSpec, exc: BaseException) -> str:
-    """The one line the CLI would print for this failure: source, call and fix; no secret, no traceback."""
-    cause: BaseException = exc
-    while not isinstance(cause, SourceError | ConfigFieldMissingException) and (
-        cause.__cause__ is not None or (cause.__context__ is not None and not cause.__suppress_context__)
-    ):
-        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
-    if isinstance(cause, SourceError):
-        return str(cause)
-    if isinstance(cause, ConfigFieldMissingException):
-        return spec.missing_config_line(cause.fields)
-    if isinstance(exc, PipelineStepFailed):
-        return redact(f"{spec.name}: {exc.step} step failed: {type(cause).__name__}: {first_line(cause)}")
-    return redact(f"{spec.name}: unexpected {type(exc).__name__}: {first_line(exc)}")
 
 
 def named_source(spec: SourceSpec) -> DltSource:
