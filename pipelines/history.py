@@ -173,13 +173,26 @@ def finish_run(warehouse: Warehouse | Path, run_id: str, outcome: RunOutcome) ->
 
 
 # Per source, its latest attempt (status, end, error), whatever it was: portable SQL (no arg_max).
-LATEST_ATTEMPTS = """
-select source, status, ended_at, error from (
+# Per source: its last successful (or deferred) load, and its latest attempt with that attempt's status and
+# error. `status` reads it from the warehouse; the serving file's `ops.source_freshness` (and, on a server,
+# the view of that name) holds it for BI tools. `{runs}` is the run_sources table to read.
+FRESHNESS = """
+select
+    loads.source,
+    loads.last_loaded_at,
+    latest.ended_at as last_run_at,
+    latest.status as last_run_status,
+    latest.error as last_run_error
+from (
+    select source, max(ended_at) filter (where status in ('succeeded', 'deferred')) as last_loaded_at
+    from {runs} group by source
+) as loads
+join (
     select source, status, ended_at, error,
         row_number() over (partition by source order by ended_at desc) as attempt
-    from ops.run_sources
-) as attempts
-where attempt = 1
+    from {runs}
+) as latest on latest.source = loads.source and latest.attempt = 1
+order by loads.source
 """
 
 
@@ -198,24 +211,16 @@ def freshness(warehouse: Warehouse | Path, sources: list[str], max_age_hours: fl
     """Return, per source, its last successful (or deferred) load, its age, whether it is stale, and its
     latest attempt with that attempt's error."""
     warehouse = as_warehouse(warehouse)
-    last: dict[str, datetime] = {}
-    latest: dict[str, tuple[Any, ...]] = {}
+    known: dict[str, tuple[Any, ...]] = {}
     if warehouse.exists():
         with warehouse.connect(read_only=True) as con:
             if _has_table(con, "run_sources"):
-                rows = con.fetchall(
-                    "select source, max(ended_at) from ops.run_sources "
-                    "where status in ('succeeded', 'deferred') group by source"
-                )
-                last = {source: ended for source, ended in rows}
-                attempts = con.fetchall(LATEST_ATTEMPTS)
-                latest = {row[0]: row[1:] for row in attempts}
+                known = {row[0]: row[1:] for row in con.fetchall(FRESHNESS.format(runs="ops.run_sources"))}
     now = datetime.now(UTC)
     out = []
     for source in sources:
-        when = last.get(source)
+        when, attempted, status, error = known.get(source, (None, None, None, None))
         age = (now - when).total_seconds() / 3600 if when else None
-        status, attempted, error = latest.get(source, (None, None, None))
         out.append(Freshness(source, when, age, age is None or age > max_age_hours, status, attempted, error))
     return out
 

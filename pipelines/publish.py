@@ -31,6 +31,7 @@ from pathlib import Path
 import dlt
 import duckdb
 
+from pipelines.history import FRESHNESS
 from pipelines.logs import first_line
 from pipelines.sql_names import quoted
 from pipelines.storage import STORAGE_VERSION, StorageError, attach_new, remove_with_wal, replace_file
@@ -50,25 +51,6 @@ create table serving.ops.source_freshness (
     last_run_status varchar,
     last_run_error varchar
 )
-"""
-# Per source: its last successful load, and its latest run with that run's status and error (portable SQL).
-FRESHNESS = """
-select
-    loads.source,
-    loads.last_loaded_at,
-    latest.ended_at as last_run_at,
-    latest.status as last_run_status,
-    latest.error as last_run_error
-from (
-    select source, max(ended_at) filter (where status in ('succeeded', 'deferred')) as last_loaded_at
-    from {runs} group by source
-) as loads
-join (
-    select source, status, ended_at, error,
-        row_number() over (partition by source order by ended_at desc) as attempt
-    from {runs}
-) as latest on latest.source = loads.source and latest.attempt = 1
-order by loads.source
 """
 
 
