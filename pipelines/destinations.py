@@ -13,7 +13,6 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from pipelines.warehouse import (
     DUCKDB,
@@ -25,7 +24,6 @@ from pipelines.warehouse import (
     Warehouse,
     WarehouseError,
 )
-from sources.http import register_secret
 
 log = logging.getLogger("retail.warehouse")
 
@@ -51,13 +49,6 @@ def warehouse_from_config(db: Path | None = None) -> Warehouse:
         f"config: [warehouse] destination (WAREHOUSE__DESTINATION) is {engine!r}; "
         f"choose one of {', '.join(ENGINES)}"
     )
-
-
-def _register(secret: str | None) -> None:
-    """Redact a password or token, as written and as a URL carries it, from every log and error."""
-    if secret:
-        register_secret(secret)
-        register_secret(quote(secret, safe=""))
 
 
 def _config_value(key: str) -> Any:
@@ -89,7 +80,6 @@ def _resolved_credentials(spec: Any, engine: str, fix: str) -> Any:
         raise WarehouseError(
             f"config: [destination.{engine}.credentials] cannot be read ({type(exc).__name__}); {fix}"
         ) from None
-    _register(credentials.password)
     return credentials
 
 
@@ -105,7 +95,6 @@ def _motherduck_dsn() -> str:
 
     credentials = _resolved_credentials(MotherDuckCredentials(), MOTHERDUCK, FIX_MOTHERDUCK)
     token = credentials.password or os.environ.get("MOTHERDUCK_TOKEN")
-    _register(token)
     return f"md:{credentials.database}" + (f"?motherduck_token={token}" if token else "")
 
 

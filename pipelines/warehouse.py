@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import duckdb
 
@@ -140,11 +140,17 @@ class Warehouse:
         return Path.cwd() / f".{self.engine}_{self.database}.dlt"
 
     def __post_init__(self) -> None:
-        # However this warehouse was made (config, a test, an orchestrator), its password is redacted.
-        password = urlsplit(self.dsn).password if self.engine == POSTGRES and self.dsn else None
-        if password:
-            register_secret(password)
-            register_secret(unquote(password))
+        # However this warehouse was made (config, a test, an orchestrator), its password or token is
+        # redacted, as written and as the URL carries it.
+        secret = None
+        if self.engine == POSTGRES and self.dsn:
+            secret = urlsplit(self.dsn).password
+        elif self.engine == MOTHERDUCK and self.dsn:
+            query = urlsplit(self.dsn).query  # the token as written: md:DATABASE?motherduck_token=TOKEN
+            secret = query.partition("motherduck_token=")[2].partition("&")[0] or None
+        if secret:
+            for form in (secret, unquote(secret), quote(secret, safe="")):
+                register_secret(form)
 
     def exists(self) -> bool:
         return self.path.exists() if self.engine == DUCKDB and self.path else self.engine != DUCKDB
