@@ -146,23 +146,18 @@ def start() -> PostgresServer:
 
 
 def load_sources(dsn: str, names: Iterable[str], pipelines_dir: Path) -> None:
-    """Load each named source into the Postgres database at `dsn` with dlt, as the nightly job loads DuckDB.
+    """Load each named source into the Postgres database at `dsn` through the nightly's own path
+    (`run_sources`); raise with the failures' lines if a source fails.
 
-    The SOURCES__* settings must point at running simulators. Until the nightly job takes its
-    destination from config, the Postgres tests and bench load through this.
+    The SOURCES__* settings must point at running simulators.
     """
-    import dlt
+    from pipelines.nightly import FAILED, run_sources
+    from pipelines.warehouse import POSTGRES, Warehouse
 
-    from pipelines.registry import SOURCES
-
-    for name in names:
-        pipeline = dlt.pipeline(
-            pipeline_name=f"retail_{name}",
-            destination=dlt.destinations.postgres(dsn),
-            dataset_name=name,
-            pipelines_dir=str(pipelines_dir),
-        )
-        pipeline.run(SOURCES[name].build(False))
+    warehouse = Warehouse(POSTGRES, dsn=dsn, pipelines_dir=pipelines_dir)
+    failed = [r.error or r.source for r in run_sources(warehouse, list(names)) if r.status == FAILED]
+    if failed:
+        raise RuntimeError("; ".join(failed))
 
 
 if __name__ == "__main__":
